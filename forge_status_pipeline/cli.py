@@ -1,0 +1,216 @@
+"""The ``forge-status`` command line: list, matrix, status, site and the offline demo."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from forge_status_pipeline.config import CONFIG_ENV_VAR, ConfigError, ForgeConfig, load_config
+from forge_status_pipeline.fetch import DEFAULT_CONCURRENCY
+
+log = logging.getLogger("forge_status_pipeline")
+
+
+def _load(config_path: Path | None) -> ForgeConfig:
+    try:
+        return load_config(config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help=f"Path of downstream_repos.yaml (default: ${CONFIG_ENV_VAR} or ./downstream_repos.yaml).",
+)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log each request batch and retry to stderr.")
+def main(verbose: bool) -> None:
+    """Show which downstream GitHub Actions builds each generator commit broke."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@main.command("list")
+@config_option
+def list_repos(config_path: Path | None) -> None:
+    """List the downstream repos, one per line."""
+    config = _load(config_path)
+    for repo in config.repos:
+        click.echo(f"{repo.full_name}  sram={repo.sram}  slot={repo.slot}  config={repo.config}")
+
+
+@main.command()
+@config_option
+def matrix(config_path: Path | None) -> None:
+    """Print a GitHub Actions matrix (JSON, one line) with one include entry per repo."""
+    config = _load(config_path)
+    include = [
+        {
+            "repo": repo.full_name,
+            "config": repo.config,
+            "secret": repo.deploy_key_secret,
+            "sram": repo.sram,
+            "slot": repo.slot,
+        }
+        for repo in config.repos
+    ]
+    click.echo(json.dumps({"include": include}, separators=(",", ":")))
+
+
+def _refresh(config: ForgeConfig, concurrency: int):  # type: ignore[no-untyped-def]
+    from forge_status_pipeline.github import GitHubClient
+    from forge_status_pipeline.pipeline import refresh_report
+
+    client = GitHubClient.from_env()
+    report = refresh_report(config, client, concurrency=concurrency)
+    for item in report.unavailable:
+        click.echo(f"warning: {item.repo} unavailable ({item.reason}): {item.detail}", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return report
+
+
+def _exit_if_nothing_read(report) -> None:  # type: ignore[no-untyped-def]
+    if report.repos and not any(status.available for status in report.repos):
+        raise click.ClickException("no downstream repo could be read")
+
+
+@main.command()
+@config_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["terminal", "md", "json", "html"]),
+    default="terminal",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file."
+)
+@click.option("--width", type=int, default=None, help="Terminal width in columns (default: auto).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Repos fetched at once.",
+)
+def status(
+    config_path: Path | None,
+    output_format: str,
+    output: Path | None,
+    width: int | None,
+    concurrency: int,
+) -> None:
+    """Fetch every repo's runs and print the report.
+
+    Exits non-zero only when no repo could be read; unreadable repos are listed on stderr.
+    """
+    from forge_status_pipeline.render import render
+
+    config = _load(config_path)
+    report = _refresh(config, concurrency)
+    to_terminal = output is None and sys.stdout.isatty()
+    colour = to_terminal and not os.environ.get("NO_COLOR")
+    columns = width or (shutil.get_terminal_size().columns if to_terminal else 80)
+    text = render(report, output_format, width=columns, colour=colour)
+    if output is not None:
+        from forge_status_pipeline.site import write_atomic
+
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+    _exit_if_nothing_read(report)
+
+
+@main.command()
+@config_option
+@click.option(
+    "--site-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder to write (default: $FORGE_STATUS_SITE_DIR or ./_site).",
+)
+@click.option("--concurrency", type=click.IntRange(1, 32), default=DEFAULT_CONCURRENCY)
+def site(config_path: Path | None, site_dir: Path | None, concurrency: int) -> None:
+    """Refresh and write the whole status site, as the Dagster job does."""
+    from forge_status_pipeline.site import EmptyRefreshError, default_site_dir, write_site
+
+    config = _load(config_path)
+    report = _refresh(config, concurrency)
+    target = site_dir or default_site_dir()
+    try:
+        written = write_site(report, target)
+    except EmptyRefreshError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"wrote {len(written)} files to {target}")
+
+
+@main.command()
+@click.option("--snapshot", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Snapshot folder to serve (default: the bundled one).")
+def demo(snapshot: Path | None) -> None:
+    """Run the whole Dagster pipeline offline, against the bundled snapshot served on 127.0.0.1.
+
+    Writes the site to ./_site (or $FORGE_STATUS_SITE_DIR) and prints the terminal report.
+    """
+    from forge_status_pipeline.demo import SNAPSHOT_DIR, demo_environment, run_materialize
+    from forge_status_pipeline.site import default_site_dir
+    from forge_status_pipeline.testing.github_server import GitHubReplayServer
+
+    with GitHubReplayServer(snapshot or SNAPSHOT_DIR) as server:
+        click.echo(f"serving the GitHub snapshot at {server.url}", err=True)
+        env = demo_environment(server.url)
+        code = run_materialize(env)
+        click.echo(f"{len(server.requests)} requests answered by the snapshot server", err=True)
+    if code != 0:
+        raise click.ClickException(f"dagster asset materialize failed with exit code {code}")
+    site_dir = default_site_dir()
+    click.echo((site_dir / "status.txt").read_text(encoding="utf-8"), nl=False)
+    click.echo(f"site written to {site_dir.resolve()}/index.html", err=True)
+
+
+@main.command("serve-snapshot")
+@click.option("--snapshot", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Snapshot folder to serve (default: the bundled one).")
+@click.option("--port", type=int, default=0, help="Port on 127.0.0.1 (default: any free one).")
+def serve_snapshot(snapshot: Path | None, port: int) -> None:
+    """Serve a GitHub snapshot on 127.0.0.1 until interrupted; point GITHUB_API_URL at it."""
+    from forge_status_pipeline.demo import SNAPSHOT_DIR
+    from forge_status_pipeline.testing.github_server import GitHubReplayServer
+
+    server = GitHubReplayServer(snapshot or SNAPSHOT_DIR, port=port).start()
+    click.echo(f"GITHUB_API_URL={server.url}")
+    try:
+        import threading
+
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of status.json."""
+    from forge_status_pipeline.site import status_schema
+
+    click.echo(status_schema(), nl=False)
+
+
+if __name__ == "__main__":
+    main()

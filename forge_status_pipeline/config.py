@@ -1,0 +1,237 @@
+"""Load and validate ``downstream_repos.yaml``, the list of repositories the generator regenerates."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
+
+CONFIG_ENV_VAR = "FORGE_STATUS_CONFIG"
+DEFAULT_CONFIG_NAME = "downstream_repos.yaml"
+
+# GitHub's own rules: owners are 1-39 alphanumerics or single hyphens, repository names are up to
+# 100 characters of letters, digits, ".", "-" and "_", and "." and ".." are reserved.
+_OWNER_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_REPO_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used, with the file, line and field at fault."""
+
+    def __init__(self, path: Path, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        location = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{location}: {message}")
+
+
+def _check_owner(value: str) -> str:
+    if not _OWNER_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a valid GitHub owner name")
+    return value
+
+
+def _check_repo_name(value: str) -> str:
+    if not _REPO_PATTERN.match(value) or value in {".", ".."}:
+        raise ValueError(f"{value!r} is not a valid GitHub repository name")
+    return value
+
+
+class GeneratorRepo(BaseModel):
+    """The repository whose commits the downstream bot commits name as ``Source commit``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    owner: StrictStr
+    name: StrictStr
+
+    _owner = field_validator("owner")(_check_owner)
+    _name = field_validator("name")(_check_repo_name)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+class DownstreamRepo(BaseModel):
+    """One downstream repository that the generator's bot commits into."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: StrictStr
+    owner: StrictStr
+    sram: StrictStr = Field(description="Short display identifier, for example u8b3k.")
+    slot: StrictStr = Field(description="Die slot, for example 0p5x0p5.")
+    config: StrictStr = Field(description="Path of the chip config in the generator repository.")
+    deploy_key_secret: StrictStr = Field(description="Secret holding the deploy key for pushes.")
+    branch: StrictStr = Field(
+        default="main", description="Default branch; only its runs decide the repo's status."
+    )
+    workflows: list[StrictStr] | None = Field(
+        default=None,
+        description="Workflow file names or paths that count; all workflows count when unset.",
+    )
+
+    _owner = field_validator("owner")(_check_owner)
+    _name = field_validator("name")(_check_repo_name)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"https://github.com/{self.full_name}/actions"
+
+    def counts_workflow(self, workflow_path: str | None) -> bool:
+        """Tell whether runs of this workflow file decide the repo's status."""
+        if self.workflows is None:
+            return True
+        if workflow_path is None:
+            return False
+        file_name = workflow_path.rsplit("/", 1)[-1]
+        return any(wanted in (workflow_path, file_name) for wanted in self.workflows)
+
+
+class ForgeConfig(BaseModel):
+    """The whole of ``downstream_repos.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    generator: GeneratorRepo | None = None
+    lookback_revisions: Annotated[int, Field(ge=1, le=500, strict=True)] = 10
+    max_pages: Annotated[int, Field(ge=1, le=100, strict=True)] = 10
+    stale_after_hours: Annotated[float, Field(gt=0)] = 72.0
+    site_url: StrictStr | None = None
+    repos: Annotated[list[DownstreamRepo], Field(min_length=1)]
+
+    @property
+    def repo_names(self) -> list[str]:
+        return [repo.full_name for repo in self.repos]
+
+
+def default_config_path() -> Path:
+    """Return the config path: ``$FORGE_STATUS_CONFIG`` if set, else the working directory's."""
+    return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_NAME)
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """Find the 1-based line of the YAML node at ``loc``, or of its nearest existing parent."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if k.value == key]
+            if not match:
+                return line
+            key_node, node = match[0]
+            line = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            if key >= len(node.value):
+                return line
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _describe_loc(loc: tuple[int | str, ...], data: Any) -> str:
+    """Name a field for people: ``repos[2] (gf180mcu-ic-1x1) field 'owner'``."""
+    parts: list[str] = []
+    for index, key in enumerate(loc):
+        if isinstance(key, int):
+            parts[-1] += f"[{key}]"
+            entry = _get(data, loc[: index + 1])
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                parts[-1] += f" ({entry['name']})"
+        else:
+            parts.append(str(key))
+    if not parts:
+        return "file"
+    if len(parts) == 1:
+        return f"field {parts[0]!r}"
+    return f"{' '.join(parts[:-1])} field {parts[-1]!r}"
+
+
+def _get(data: Any, loc: tuple[int | str, ...]) -> Any:
+    for key in loc:
+        try:
+            data = data[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _explain(error: dict[str, Any]) -> str:
+    if error["type"] == "string_type":
+        return f"must be a string, got {error['input']!r}; quote it in the YAML"
+    if error["type"] == "extra_forbidden":
+        return "is not a known field; check its spelling"
+    if error["type"] == "missing":
+        return "is missing"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def parse_config(text: str, path: Path) -> ForgeConfig:
+    """Validate config ``text`` read from ``path``; raise ConfigError naming the line and field."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(path, f"not valid YAML: {problem}", line) from None
+
+    if not isinstance(data, dict):
+        raise ConfigError(path, "expected a mapping with a 'repos' list at the top", 1)
+
+    try:
+        config = ForgeConfig.model_validate(data)
+    except ValidationError as error:
+        # A misspelt key also makes the field it meant "missing"; the typo is the cause, so it
+        # comes first.
+        errors = sorted(error.errors(), key=lambda item: item["type"] != "extra_forbidden")
+        located = [
+            (
+                _line_of(root, tuple(item["loc"])),
+                f"{_describe_loc(tuple(item['loc']), data)} {_explain(item)}",
+            )
+            for item in errors
+        ]
+        first_line, first_message = located[0]
+        extra = "".join(f"\n{path}:{line}: {message}" for line, message in located[1:])
+        raise ConfigError(path, first_message + extra, first_line) from None
+
+    seen: dict[str, int] = {}
+    for index, repo in enumerate(config.repos):
+        key = repo.full_name.lower()
+        if key in seen:
+            line = _line_of(root, ("repos", index))
+            raise ConfigError(
+                path,
+                f"repos[{index}] ({repo.name}) repeats repos[{seen[key]}]: "
+                f"{repo.full_name} is listed twice",
+                line,
+            )
+        seen[key] = index
+    return config
+
+
+def load_config(path: Path | str | None = None) -> ForgeConfig:
+    """Read and validate the config file at ``path`` (default: see ``default_config_path``)."""
+    config_path = Path(path) if path is not None else default_config_path()
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            config_path, f"config file not found; create it or set {CONFIG_ENV_VAR}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(config_path, f"cannot read config file: {error}") from None
+    return parse_config(text, config_path)

@@ -1,0 +1,56 @@
+"""The Dagster code location: ``dagster asset materialize -m forge_status_pipeline.definitions``."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    Definitions,
+    ScheduleDefinition,
+    define_asset_job,
+    in_process_executor,
+)
+
+from forge_status_pipeline.config import load_config
+from forge_status_pipeline.defs.assets import (
+    build_correlated_runs_asset,
+    build_repo_runs_assets,
+    build_report_asset,
+    build_site_output_assets,
+    downstream_repos_config,
+)
+from forge_status_pipeline.defs.resources import ForgeStatusPaths, github_resource_from_env
+
+
+def build_definitions() -> Definitions:
+    """Build the definitions for the repos in the config file (``$FORGE_STATUS_CONFIG``)."""
+    config = load_config()
+    forge_status_job = define_asset_job(
+        "forge_status_job",
+        selection=AssetSelection.all(),
+        description="Refresh every downstream repo's runs, the report and the status site.",
+    )
+    forge_status_schedule = ScheduleDefinition(
+        name="forge_status_schedule",
+        job=forge_status_job,
+        cron_schedule="0 */4 * * *",
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.RUNNING,
+        description="Every 4 hours, UTC: often enough to see a chip build finish the same day.",
+    )
+    return Definitions(
+        assets=[
+            downstream_repos_config,
+            build_repo_runs_assets(config),
+            build_correlated_runs_asset(config),
+            build_report_asset(config),
+            *build_site_output_assets(),
+        ],
+        jobs=[forge_status_job],
+        schedules=[forge_status_schedule],
+        resources={"github": github_resource_from_env(), "paths": ForgeStatusPaths()},
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,178 @@
+"""Fetch every configured repo's runs concurrently; one repo's failure never hides the others."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from forge_status_pipeline.config import DownstreamRepo, ForgeConfig, GeneratorRepo
+from forge_status_pipeline.correlation import parse_source_reference, subject_line, to_workflow_run
+from forge_status_pipeline.github import GitHubClient, RepoUnavailableError
+from forge_status_pipeline.models import UnavailableRepo, WorkflowRun
+
+log = logging.getLogger(__name__)
+
+# GitHub's REST guidance asks integrations to avoid many concurrent requests; a handful of
+# workers keeps clear of the secondary rate limit while hiding most of the latency.
+DEFAULT_CONCURRENCY = 8
+
+
+class RepoRuns(BaseModel):
+    """The outcome of reading one repo: its correlated runs, or why it could not be read."""
+
+    repo: DownstreamRepo
+    runs: list[WorkflowRun] = Field(default_factory=list)
+    pages: int = 0
+    complete: bool = True
+    renamed_to: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    error: UnavailableRepo | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.error is None
+
+
+def _unavailable(repo: DownstreamRepo, error: RepoUnavailableError) -> RepoRuns:
+    return RepoRuns(
+        repo=repo,
+        error=UnavailableRepo(repo=repo.full_name, reason=error.reason, detail=error.detail),
+    )
+
+
+@dataclass(frozen=True)
+class GeneratorCommit:
+    """The subject and link of a generator commit, for showing next to its revision."""
+
+    sha: str
+    subject: str | None
+    html_url: str | None
+
+
+def _covers_lookback(lookback: int) -> Any:
+    """Return a predicate that is True once runs of more than ``lookback`` generator shas are in."""
+
+    def enough(runs: list[dict[str, Any]]) -> bool:
+        shas = set()
+        for run in runs:
+            head_commit = run.get("head_commit") or {}
+            sha = parse_source_reference(head_commit.get("message")).forge_sha
+            if sha:
+                shas.add(sha)
+        return len(shas) > lookback
+
+    return enough
+
+
+def fetch_repo_runs(
+    client: GitHubClient, repo: DownstreamRepo, *, lookback: int = 10, max_pages: int = 10
+) -> RepoRuns:
+    """Read one repo's runs and correlate each to its generator commit."""
+    try:
+        listing = client.list_runs(
+            repo.owner, repo.name, enough=_covers_lookback(lookback), max_pages=max_pages
+        )
+        messages = _messages_for_headless_runs(client, repo, listing.runs)
+        runs = [
+            to_workflow_run(raw, repo, messages.get(raw.get("head_sha", "")))
+            for raw in listing.runs
+        ]
+    except RepoUnavailableError as error:
+        log.warning("could not read %s: %s", repo.full_name, error)
+        return _unavailable(repo, error)
+    except (ValueError, KeyError, TypeError) as error:
+        detail = client.redact(f"unexpected answer from GitHub: {error!r}")
+        log.warning("could not read %s: %s", repo.full_name, detail)
+        return _unavailable(repo, RepoUnavailableError("error", detail))
+
+    for warning in listing.warnings:
+        log.warning("%s", warning)
+    if listing.renamed_to:
+        log.warning("%s was renamed to %s; update the config", repo.full_name, listing.renamed_to)
+    log.info(
+        "fetched %d runs for %s in %d page%s",
+        len(runs),
+        repo.full_name,
+        listing.pages,
+        "" if listing.pages == 1 else "s",
+    )
+    return RepoRuns(
+        repo=repo,
+        runs=runs,
+        pages=listing.pages,
+        complete=listing.complete,
+        renamed_to=listing.renamed_to,
+        warnings=listing.warnings,
+    )
+
+
+def _messages_for_headless_runs(
+    client: GitHubClient, repo: DownstreamRepo, raw_runs: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Fetch the commit message of each sha whose runs came without ``head_commit``, once per sha."""
+    wanted = {
+        run["head_sha"] for run in raw_runs if not run.get("head_commit") and run.get("head_sha")
+    }
+    messages: dict[str, str] = {}
+    for sha in sorted(wanted):
+        commit = client.get_commit(repo.owner, repo.name, sha)
+        if commit is not None:
+            messages[sha] = str(commit.get("commit", {}).get("message") or "")
+    return messages
+
+
+def fetch_all_runs(
+    client: GitHubClient,
+    config: ForgeConfig,
+    repos: Iterable[DownstreamRepo] | None = None,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> list[RepoRuns]:
+    """Fetch the given repos (default: all configured) with at most ``concurrency`` at once."""
+    selected = list(repos) if repos is not None else list(config.repos)
+    if not selected:
+        return []
+    workers = max(1, min(concurrency, len(selected)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+        return list(
+            pool.map(
+                lambda repo: fetch_repo_runs(
+                    client, repo, lookback=config.lookback_revisions, max_pages=config.max_pages
+                ),
+                selected,
+            )
+        )
+
+
+def fetch_generator_commits(
+    client: GitHubClient,
+    generator: GeneratorRepo,
+    shas: Iterable[str],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> dict[str, GeneratorCommit]:
+    """Fetch each generator commit's subject once; commits never change, so the cache keeps them."""
+
+    def fetch(sha: str) -> GeneratorCommit | None:
+        try:
+            commit = client.get_commit(generator.owner, generator.name, sha)
+        except RepoUnavailableError as error:
+            log.warning("could not read generator commit %s: %s", sha[:7], error)
+            return None
+        if commit is None:
+            log.info("generator commit %s not found in %s", sha[:7], generator.full_name)
+            return None
+        message = commit.get("commit", {}).get("message")
+        return GeneratorCommit(sha, subject_line(message), commit.get("html_url"))
+
+    unique = sorted(set(shas))
+    if not unique:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(unique)))) as pool:
+        found = pool.map(fetch, unique)
+        return {commit.sha: commit for commit in found if commit is not None}
