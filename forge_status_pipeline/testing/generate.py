@@ -141,7 +141,8 @@ def generate_repos(
     now = _check_now(now)
     spacing = _revision_spacing(count, runs_per_revision)
     revision_list = _generator_revisions(revisions, seed, now, spacing)
-    rng = random.Random(seed)
+    # Benchmark data needs reproducibility, not unpredictability.
+    rng = random.Random(seed)  # noqa: S311
     failure_rates = [rng.choice(REVISION_FAILURE_RATES) for _ in revision_list]
 
     config_entries: list[JSONObject] = []
@@ -227,7 +228,10 @@ def serve_generated(
     for entry in config_entries:
         full_name = f"{entry['owner']}/{entry['name']}"
         server.add_repo(
-            entry["owner"], entry["name"], runs=runs_by_name[full_name], repo=repos_by_name[full_name]
+            entry["owner"],
+            entry["name"],
+            runs=runs_by_name[full_name],
+            repo=repos_by_name[full_name],
         )
     generator_commits = generate_generator_commits(
         revisions, count=count, runs_per_revision=runs_per_revision, seed=seed, now=now
@@ -275,7 +279,7 @@ def _generator_revisions(
     revisions: int, seed: int, now: datetime, spacing: timedelta
 ) -> list[_Revision]:
     """Return the generator revisions, oldest first, the newest one `spacing` before `now`."""
-    rng = random.Random(f"generator-{seed}")
+    rng = random.Random(f"generator-{seed}")  # noqa: S311
     first = now.replace(microsecond=0) - spacing * revisions
     return [
         _Revision(

@@ -2,7 +2,7 @@
 
 The server listens on 127.0.0.1 only. It serves a snapshot folder laid out like
 ``forge_status_pipeline/demo/github-snapshot`` (its README specifies how requests map to
-files) and repositories added in memory. Tests can inject error answers, delays, dropped
+files) and repositories added in memory. Tests can inject error responses, delays, dropped
 connections and repository renames, and read back every request the server received.
 """
 
@@ -59,10 +59,10 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """A request the server received and the status it answered with.
+    """Request that the server received, with the status of its response.
 
-    ``status`` is 0 when the server dropped the connection without answering. ``elapsed`` is the
-    time in seconds from reading the request to having the answer ready, latency included.
+    ``status`` is 0 when the server dropped the connection without a response. ``elapsed`` is the
+    time in seconds from reading the request to having the response ready, latency included.
     """
 
     method: str
@@ -98,14 +98,14 @@ class _Repository:
     name: str
     repo_id: int
     repo_object: JSONObject | None
-    # None means the repository has no runs file. It then answers an empty run list.
+    # None means the repository has no runs file. Its run list is then empty.
     runs: list[_StoredRun] | None
     # Lower-case 40-hex sha to the encoded single-commit object.
     commits: dict[str, bytes]
 
 
 @dataclass
-class _Answer:
+class _Response:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
@@ -118,7 +118,7 @@ class _Rule:
     pattern: re.Pattern[str]
     # Requests left that the rule applies to. None means no limit.
     remaining: int | None
-    answer: _Answer | None = None
+    response: _Response | None = None
     delay_seconds: float = 0.0
 
 
@@ -152,9 +152,10 @@ class GitHubReplayServer:
     """GitHub REST API replay server on 127.0.0.1 with fault injection for tests.
 
     ``snapshot_dir`` is a folder laid out like ``demo/github-snapshot``, or None for an empty
-    server. ``latency`` is slept before every answer, in seconds, by each request's own thread
-    so concurrent requests wait concurrently. ``rate_limit`` is the budget of counted requests
-    per hour. When ``expected_token`` is set, requests without ``Authorization: Bearer <token>``
+    server. ``latency`` is slept before every response, in seconds, by each request's own thread
+    so concurrent requests wait concurrently. ``rate_limit`` is the budget per hour: every
+    response except a 304 or ``GET /rate_limit`` costs one point, and once the budget is spent
+    the server responds with 403 until it refills. When ``expected_token`` is set, requests without ``Authorization: Bearer <token>``
     or ``token <token>`` get 401. ``port`` 0 lets the OS choose a free port.
     """
 
@@ -183,7 +184,7 @@ class GitHubReplayServer:
         self._lock = threading.Lock()
         self._used = 0
         self._reset_at = int(time.time()) + RATE_LIMIT_WINDOW_SECONDS
-        self._answer_rules: list[_Rule] = []
+        self._response_rules: list[_Rule] = []
         self._delay_rules: list[_Rule] = []
         self._drop_rules: list[_Rule] = []
         self._hooks: list[Callable[[RecordedRequest], None]] = []
@@ -296,7 +297,7 @@ class GitHubReplayServer:
             repo.runs = stored_runs
 
     def rename_repo(self, old_owner: str, old_name: str, new_owner: str, new_name: str) -> None:
-        """Move a repository to a new name and answer its old name with 301, as GitHub does.
+        """Move a repository to a new name and redirect its old name with 301, as GitHub does.
 
         Requests under ``/repos/<old_owner>/<old_name>/`` then get ``Location:
         <url>/repositories/<id>/<rest of path>?<query>``. The repository object's ``name``,
@@ -329,24 +330,26 @@ class GitHubReplayServer:
         body: JSONObject | str | None = None,
         times: int | None = 1,
     ) -> None:
-        """Answer the next ``times`` requests whose path matches with this answer instead.
+        """Respond to the next ``times`` requests whose path matches with this response instead.
 
         The regex is searched in the path without the query. ``times`` None applies forever.
         A dict body is sent as JSON and a str body as is. Without a body, an error status gets
-        a GitHub-style ``{"message": ...}`` body. An injected answer costs one budget point,
+        a GitHub-style ``{"message": ...}`` body. An injected response costs one budget point,
         and ``headers`` override the server's own, rate-limit headers included.
         """
-        answer = _Answer(
+        response = _Response(
             status=status,
             body=_injected_body(status, headers or {}, body),
             headers=dict(headers or {}),
         )
-        rule = _Rule(pattern=re.compile(path_regex), remaining=_check_times(times), answer=answer)
+        rule = _Rule(
+            pattern=re.compile(path_regex), remaining=_check_times(times), response=response
+        )
         with self._lock:
-            self._answer_rules.append(rule)
+            self._response_rules.append(rule)
 
     def inject_delay(self, path_regex: str, seconds: float, times: int | None = 1) -> None:
-        """Wait ``seconds`` longer before answering the next ``times`` matching requests."""
+        """Wait ``seconds`` longer before responding to the next ``times`` matching requests."""
         if seconds < 0:
             raise ValueError(f"seconds must be >= 0, got {seconds}")
         rule = _Rule(
@@ -356,17 +359,17 @@ class GitHubReplayServer:
             self._delay_rules.append(rule)
 
     def drop_connection(self, path_regex: str, times: int | None = 1) -> None:
-        """Close the connection without answering the next ``times`` matching requests."""
+        """Close the connection without responding to the next ``times`` matching requests."""
         rule = _Rule(pattern=re.compile(path_regex), remaining=_check_times(times))
         with self._lock:
             self._drop_rules.append(rule)
 
     def on_request(self, hook: Callable[[RecordedRequest], None]) -> None:
-        """Call ``hook`` for every request once its answer is ready.
+        """Call ``hook`` for every request once its response is ready.
 
-        The hook runs in the request's thread before the answer is sent, so a client that has
-        received an answer can rely on the hook having finished. An exception in a hook is
-        logged and does not change the answer.
+        The hook runs in the request's thread before the response is sent, so a client that has
+        received a response can rely on the hook having finished. An exception in a hook is
+        logged and does not change the response.
         """
         with self._lock:
             self._hooks.append(hook)
@@ -384,8 +387,8 @@ class GitHubReplayServer:
 
     # Request handling, called from the handler threads
 
-    def _respond(self, request: _Request) -> _Answer | None:
-        """Build the answer to a request, or return None to drop the connection."""
+    def _respond(self, request: _Request) -> _Response | None:
+        """Build the response to a request, or return None to drop the connection."""
         delay = self._take_rule(self._delay_rules, request.path)
         pause = self._latency + (delay.delay_seconds if delay is not None else 0.0)
         if pause > 0:
@@ -395,31 +398,31 @@ class GitHubReplayServer:
         if request.path == "/rate_limit":
             with self._lock:
                 state = self._rate_state_locked()
-            return self._decorate(_rate_limit_answer(state), state)
+            return self._decorate(_rate_limit_response(state), state)
         with self._lock:
             state = self._rate_state_locked()
             if state.remaining == 0:
-                return self._decorate(_exhausted_answer(state), state)
+                return self._decorate(_exhausted_response(state), state)
             if not self._is_authorized(request.headers.get("Authorization")):
-                return self._charge_locked(_unauthorized_answer(request.headers))
-            rule = self._take_rule_locked(self._answer_rules, request.path)
-            if rule is not None and rule.answer is not None:
-                injected = rule.answer
+                return self._charge_locked(_unauthorized_response(request.headers))
+            rule = self._take_rule_locked(self._response_rules, request.path)
+            if rule is not None and rule.response is not None:
+                injected = rule.response
                 return self._charge_locked(
-                    _Answer(injected.status, injected.body, dict(injected.headers))
+                    _Response(injected.status, injected.body, dict(injected.headers))
                 )
-        answer = self._route(request)
+        response = self._route(request)
         with self._lock:
             state = self._rate_state_locked()
             if state.remaining == 0:
-                return self._decorate(_exhausted_answer(state), state)
-            if answer.status == HTTPStatus.OK:
-                etag = _etag(answer.body)
-                answer.headers.setdefault("ETag", etag)
+                return self._decorate(_exhausted_response(state), state)
+            if response.status == HTTPStatus.OK:
+                etag = _etag(response.body)
+                response.headers.setdefault("ETag", etag)
                 if _etag_matches(request.headers.get("If-None-Match"), etag):
-                    not_modified = _Answer(HTTPStatus.NOT_MODIFIED, b"", {"ETag": etag})
+                    not_modified = _Response(HTTPStatus.NOT_MODIFIED, b"", {"ETag": etag})
                     return self._decorate(not_modified, state)
-            return self._charge_locked(answer)
+            return self._charge_locked(response)
 
     def _record(self, record: RecordedRequest) -> None:
         with self._lock:
@@ -456,15 +459,15 @@ class GitHubReplayServer:
             self._reset_at = int(now) + RATE_LIMIT_WINDOW_SECONDS
         return _RateState(limit=self._limit, used=self._used, reset=self._reset_at)
 
-    def _charge_locked(self, answer: _Answer) -> _Answer:
+    def _charge_locked(self, response: _Response) -> _Response:
         self._used = min(self._limit, self._used + 1)
-        return self._decorate(answer, self._rate_state_locked())
+        return self._decorate(response, self._rate_state_locked())
 
     @staticmethod
-    def _decorate(answer: _Answer, state: _RateState) -> _Answer:
-        """Add Content-Type and rate-limit headers unless the answer already sets them."""
+    def _decorate(response: _Response, state: _RateState) -> _Response:
+        """Add Content-Type and rate-limit headers unless the response already sets them."""
         headers: dict[str, str] = {}
-        if answer.body:
+        if response.body:
             headers["Content-Type"] = "application/json; charset=utf-8"
         headers.update(
             {
@@ -475,10 +478,10 @@ class GitHubReplayServer:
                 "X-RateLimit-Resource": "core",
             }
         )
-        overrides = {name.lower() for name in answer.headers}
+        overrides = {name.lower() for name in response.headers}
         merged = {name: value for name, value in headers.items() if name.lower() not in overrides}
-        merged.update(answer.headers)
-        return _Answer(answer.status, answer.body, merged)
+        merged.update(response.headers)
+        return _Response(response.status, response.body, merged)
 
     def _is_authorized(self, authorization: str | None) -> bool:
         if self._expected_token is None:
@@ -492,7 +495,7 @@ class GitHubReplayServer:
 
     # Routing
 
-    def _route(self, request: _Request) -> _Answer:
+    def _route(self, request: _Request) -> _Response:
         if request.method not in ("GET", "HEAD"):
             return _not_found()
         repos_match = _REPOS_PATH.fullmatch(request.path)
@@ -522,7 +525,7 @@ class GitHubReplayServer:
                     return repo
         return None
 
-    def _redirect(self, repo_id: int, rest: str, raw_query: str) -> _Answer:
+    def _redirect(self, repo_id: int, rest: str, raw_query: str) -> _Response:
         location = f"{self.url}/repositories/{repo_id}{rest}"
         if raw_query:
             location = f"{location}?{raw_query}"
@@ -531,21 +534,21 @@ class GitHubReplayServer:
             "url": location,
             "documentation_url": DOCUMENTATION_URL,
         }
-        return _Answer(HTTPStatus.MOVED_PERMANENTLY, _encode_json(body), {"Location": location})
+        return _Response(HTTPStatus.MOVED_PERMANENTLY, _encode_json(body), {"Location": location})
 
-    def _route_repo(self, repo: _Repository, rest: str, request: _Request) -> _Answer:
+    def _route_repo(self, repo: _Repository, rest: str, request: _Request) -> _Response:
         runs = repo.runs if repo.runs is not None else []
         if rest == "":
             if repo.repo_object is None:
                 return _not_found()
-            return _Answer(HTTPStatus.OK, _encode_json(repo.repo_object))
+            return _Response(HTTPStatus.OK, _encode_json(repo.repo_object))
         if rest == "/actions/runs":
             return self._runs_page(runs, request)
         run_match = _RUN_PATH.fullmatch(rest)
         if run_match is not None:
             for run in runs:
                 if str(run.run_id) == run_match["id"]:
-                    return _Answer(HTTPStatus.OK, run.encoded)
+                    return _Response(HTTPStatus.OK, run.encoded)
             return _not_found()
         workflow_match = _WORKFLOW_RUNS_PATH.fullmatch(rest)
         if workflow_match is not None:
@@ -555,20 +558,20 @@ class GitHubReplayServer:
             ]
             if not workflow_runs:
                 # NOTE: a workflow that exists but never ran also gets 404 here, because the
-                # server only knows workflows through their runs.
+                # server only learns of workflows through their runs.
                 return _not_found()
             return self._runs_page(workflow_runs, request)
         commit_match = _COMMIT_PATH.fullmatch(rest)
         if commit_match is not None:
-            return _commit_answer(repo.commits, commit_match["ref"])
+            return _commit_response(repo.commits, commit_match["ref"])
         return _not_found()
 
-    def _runs_page(self, runs: list[_StoredRun], request: _Request) -> _Answer:
+    def _runs_page(self, runs: list[_StoredRun], request: _Request) -> _Response:
         """Filter, then paginate runs as ``GET .../actions/runs`` does."""
         try:
             selected = _filter_runs(runs, request.query)
         except ValueError as error:
-            return _error_answer(HTTPStatus.UNPROCESSABLE_ENTITY, str(error))
+            return _error_response(HTTPStatus.UNPROCESSABLE_ENTITY, str(error))
         per_page = _int_parameter(request.query, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
         page = _int_parameter(request.query, "page", 1, None)
         start = (page - 1) * per_page
@@ -578,11 +581,11 @@ class GitHubReplayServer:
             for run in selected[start : start + per_page]
         ]
         body = b'{"total_count":%d,"workflow_runs":[%s]}' % (len(selected), b",".join(encoded_runs))
-        answer = _Answer(HTTPStatus.OK, body)
+        response = _Response(HTTPStatus.OK, body)
         link = self._link_header(request, page, per_page, len(selected))
         if link is not None:
-            answer.headers["Link"] = link
-        return answer
+            response.headers["Link"] = link
+        return response
 
     def _link_header(self, request: _Request, page: int, per_page: int, total: int) -> str | None:
         """Build the RFC 8288 ``Link`` header in GitHub's rel order: prev, next, last, first."""
@@ -647,7 +650,7 @@ class _ReplayHTTPServer(ThreadingHTTPServer):
                 logger.debug("Connection was already closed at stop", exc_info=True)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out or disconnect mid-answer are expected in fault tests.
+        # Clients that time out or disconnect mid-response are expected in fault tests.
         logger.debug("Connection from %s failed", client_address, exc_info=True)
 
 
@@ -687,31 +690,36 @@ class _ReplayHandler(BaseHTTPRequestHandler):
             query=dict(parse_qsl(parts.query, keep_blank_values=True)),
             headers=self.headers,
         )
+
         replay = self.server.replay
         try:
-            answer = replay._respond(request)
+            response = replay._respond(request)
         except Exception:
-            logger.exception("Replay server failed to answer %s %s", self.command, self.path)
-            answer = _error_answer(HTTPStatus.INTERNAL_SERVER_ERROR, "Replay server error")
+            logger.exception(
+                "Replay server failed to build a response to %s %s", self.command, self.path
+            )
+            response = _error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Replay server error")
+
         record = RecordedRequest(
             method=request.method,
             path=request.path,
             query=request.query,
-            status=answer.status if answer is not None else 0,
+            status=response.status if response is not None else 0,
             headers=dict(self.headers.items()),
             elapsed=time.monotonic() - started,
         )
         replay._record(record)
-        if answer is None:
+
+        if response is None:
             self.close_connection = True
             return
-        self.send_response(answer.status)
-        for name, value in answer.headers.items():
+        self.send_response(response.status)
+        for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
+        self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(answer.body)
+            self.wfile.write(response.body)
 
     def _discard_request_body(self) -> None:
         """Read any request body so the next request on a keep-alive connection parses."""
@@ -931,22 +939,22 @@ def _int_parameter(query: dict[str, str], name: str, default: int, maximum: int 
     return min(value, maximum) if maximum is not None else value
 
 
-# Answers
+# Responses
 
 
-def _commit_answer(commits: dict[str, bytes], ref: str) -> _Answer:
+def _commit_response(commits: dict[str, bytes], ref: str) -> _Response:
     """Find a commit by full sha or by a unique prefix of at least MIN_COMMIT_PREFIX hex digits."""
     ref_lower = ref.lower()
     if ref_lower in commits:
-        return _Answer(HTTPStatus.OK, commits[ref_lower])
+        return _Response(HTTPStatus.OK, commits[ref_lower])
     if len(ref_lower) < MIN_COMMIT_PREFIX or not _HEX.fullmatch(ref_lower):
-        # NOTE: GitHub also resolves branch and tag names here; this server knows no refs.
+        # NOTE: GitHub also resolves branch and tag names here; this server has no refs.
         return _not_found()
     matches = [sha for sha in commits if sha.startswith(ref_lower)]
     if len(matches) == 1:
-        return _Answer(HTTPStatus.OK, commits[matches[0]])
+        return _Response(HTTPStatus.OK, commits[matches[0]])
     if len(matches) > 1:
-        return _error_answer(
+        return _error_response(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             f"Commit prefix {ref} is ambiguous: it matches {len(matches)} commits. "
             "Use a longer prefix or the full sha.",
@@ -954,7 +962,7 @@ def _commit_answer(commits: dict[str, bytes], ref: str) -> _Answer:
     return _not_found()
 
 
-def _rate_limit_answer(state: _RateState) -> _Answer:
+def _rate_limit_response(state: _RateState) -> _Response:
     core = {
         "limit": state.limit,
         "used": state.used,
@@ -962,30 +970,30 @@ def _rate_limit_answer(state: _RateState) -> _Answer:
         "reset": state.reset,
         "resource": "core",
     }
-    return _Answer(HTTPStatus.OK, _encode_json({"resources": {"core": core}, "rate": core}))
+    return _Response(HTTPStatus.OK, _encode_json({"resources": {"core": core}, "rate": core}))
 
 
-def _exhausted_answer(state: _RateState) -> _Answer:
+def _exhausted_response(state: _RateState) -> _Response:
     message = (
         f"API rate limit exceeded for {HOST}. The budget of {state.limit} requests refills at "
         "the epoch second in X-RateLimit-Reset."
     )
-    return _error_answer(HTTPStatus.FORBIDDEN, message)
+    return _error_response(HTTPStatus.FORBIDDEN, message)
 
 
-def _unauthorized_answer(headers: Message) -> _Answer:
+def _unauthorized_response(headers: Message) -> _Response:
     if headers.get("Authorization") is None:
-        return _error_answer(HTTPStatus.UNAUTHORIZED, "Requires authentication")
-    return _error_answer(HTTPStatus.UNAUTHORIZED, "Bad credentials")
+        return _error_response(HTTPStatus.UNAUTHORIZED, "Requires authentication")
+    return _error_response(HTTPStatus.UNAUTHORIZED, "Bad credentials")
 
 
-def _not_found() -> _Answer:
-    return _error_answer(HTTPStatus.NOT_FOUND, "Not Found")
+def _not_found() -> _Response:
+    return _error_response(HTTPStatus.NOT_FOUND, "Not Found")
 
 
-def _error_answer(status: int, message: str) -> _Answer:
+def _error_response(status: int, message: str) -> _Response:
     body = {"message": message, "documentation_url": DOCUMENTATION_URL, "status": str(status)}
-    return _Answer(status, _encode_json(body))
+    return _Response(status, _encode_json(body))
 
 
 def _injected_body(status: int, headers: dict[str, str], body: JSONObject | str | None) -> bytes:
@@ -1021,8 +1029,8 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
         return False
     if if_none_match.strip() == "*":
         return True
-    wanted = etag.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
+    expected = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == expected for tag in if_none_match.split(","))
 
 
 def _encode_json(value: Any) -> bytes:
@@ -1055,17 +1063,22 @@ def main(argv: list[str] | None = None) -> int:
         "--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: 0, any free port)"
     )
     parser.add_argument(
-        "--latency", type=float, default=0.0, help="seconds to wait before every answer"
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds to wait before every response (default: 0)",
     )
     parser.add_argument(
         "--rate-limit",
         type=int,
         default=5000,
-        help="requests per hour before the server answers 403 (default: 5000)",
+        help="requests per hour before the server responds with 403 (default: 5000)",
     )
     args = parser.parse_args(argv)
+
     if not args.snapshot.is_dir():
         parser.error(f"snapshot folder {args.snapshot} does not exist")
+
     server = GitHubReplayServer(
         args.snapshot, latency=args.latency, rate_limit=args.rate_limit, port=args.port
     )
