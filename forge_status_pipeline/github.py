@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -26,6 +27,8 @@ CACHE_DIR_ENV_VAR = "FORGE_STATUS_CACHE_DIR"
 # GitHub asks clients to wait at least a minute after a secondary rate limit that gives no
 # retry-after, then back off exponentially.
 SECONDARY_LIMIT_MIN_WAIT = 60.0
+# A commit that GitHub did not have is asked for again after a day, in case it was pushed late.
+MISSING_COMMIT_RETRY = 24 * 3600.0
 
 
 class RepoUnavailableError(Exception):
@@ -118,6 +121,8 @@ class GitHubClient:
         self._local = threading.local()
         self._limit_lock = threading.Lock()
         self._exhausted_until: float | None = None
+        self._missing_lock = threading.Lock()
+        self._missing_in_memory: dict[str, float] = {}
 
     def __repr__(self) -> str:
         # The token is deliberately left out.
@@ -337,15 +342,54 @@ class GitHubClient:
         return RunsListing(runs, pages, total_count, complete, renamed_to, warnings)
 
     def get_commit(self, owner: str, name: str, sha: str) -> dict[str, Any] | None:
-        """Fetch one commit; None when GitHub has no such commit (404 or 422)."""
+        """Fetch one commit; None when GitHub has no such commit (404 or 422).
+
+        A commit found missing is not asked for again for ``MISSING_COMMIT_RETRY`` seconds, so a
+        refresh where nothing changed costs no rate limit even when a named commit is gone.
+        """
+        path = f"/repos/{owner}/{name}/commits/{sha}"
+        if self._recently_missing(path):
+            return None
         try:
-            response = self.get(f"/repos/{owner}/{name}/commits/{sha}")
+            response = self.get(path)
         except RepoUnavailableError as error:
             if error.reason == "not_found" or error.detail.startswith("422"):
+                self._remember_missing(path)
                 return None
             raise
         data: dict[str, Any] = response.json()
         return data
+
+    def _missing_file(self) -> Path | None:
+        return self.cache_dir / "missing-commits.json" if self.cache_dir is not None else None
+
+    def _load_missing(self) -> dict[str, float]:
+        path = self._missing_file()
+        if path is None:
+            return self._missing_in_memory
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        return {str(key): float(value) for key, value in data.items()}
+
+    def _recently_missing(self, path: str) -> bool:
+        with self._missing_lock:
+            seen = self._load_missing().get(f"{self.base_url}{path}")
+        return seen is not None and self.clock() - seen < MISSING_COMMIT_RETRY
+
+    def _remember_missing(self, path: str) -> None:
+        with self._missing_lock:
+            missing = self._load_missing()
+            missing[f"{self.base_url}{path}"] = self.clock()
+            target = self._missing_file()
+            if target is None:
+                self._missing_in_memory = missing
+                return
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_suffix(".tmp")
+            temporary.write_text(json.dumps(missing, sort_keys=True), encoding="utf-8")
+            temporary.replace(target)
 
 
 def _parse_float(value: str | None) -> float | None:

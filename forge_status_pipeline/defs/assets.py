@@ -1,8 +1,7 @@
 """Software-defined assets: config, each repo's runs, the correlated runs, the report, the site."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from dagster import (
     AssetCheckResult,
@@ -134,9 +133,9 @@ def build_repo_runs_assets(config: ForgeConfig) -> AssetsDefinition:
     return downstream_runs
 
 
-def _repo_metadata(result: RepoRuns) -> dict[str, object]:
+def _repo_metadata(result: RepoRuns) -> dict[str, Any]:
     attributed = sum(1 for run in result.runs if run.forge_sha)
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "repo": result.repo.full_name,
         "available": result.available,
         "runs": len(result.runs),
@@ -216,7 +215,7 @@ def build_report_asset(config: ForgeConfig) -> AssetsDefinition:
         )
         store.save_report(report)
         latest = report.latest
-        metadata: dict[str, object] = {
+        metadata: dict[str, Any] = {
             "revisions": len(report.revisions),
             "unattributed_runs": len(report.unattributed),
             "unavailable_repos": len(report.unavailable),
@@ -243,39 +242,51 @@ SITE_OUTPUTS: dict[str, tuple[str, str, str]] = {
 SITE_KEYS = [AssetKey(name) for name in SITE_OUTPUTS]
 
 
-def _build_site_output_asset(
-    name: str, file_name: str, kind: str, purpose: str
-) -> AssetsDefinition:
-    @asset(
-        key=AssetKey(name),
-        deps=[REPORT_KEY],
-        group_name="site",
-        kinds={kind},
-        description=(
-            f"{purpose} Written to {file_name} in the site folder. Not written when no repo "
-            "could be read, so a failed refresh never replaces a good page."
-        ),
-    )
-    def site_output(context: AssetExecutionContext, paths: ForgeStatusPaths) -> MaterializeResult:  # type: ignore[type-arg]
+def build_site_output_assets() -> list[AssetsDefinition]:
+    """The rendered outputs, one asset each, written by one step so a full run stays quick.
+
+    Each output can still be materialized on its own. None is written when no repo could be
+    read, so a failed refresh never replaces a good page.
+    """
+    specs = [
+        AssetSpec(
+            key=AssetKey(name),
+            deps=[REPORT_KEY],
+            group_name="site",
+            kinds={kind},
+            description=f"{purpose} Written to {file_name} in the site folder.",
+            metadata={"file_name": file_name},
+            skippable=True,
+        )
+        for name, (file_name, kind, purpose) in SITE_OUTPUTS.items()
+    ]
+
+    @multi_asset(name="status_site", specs=specs, can_subset=True)
+    def status_site(
+        context: AssetExecutionContext, paths: ForgeStatusPaths
+    ) -> Iterator[MaterializeResult]:  # type: ignore[type-arg]
         report = paths.store().load_report()
         check_publishable(report)
-        files = site_files(report, only=[file_name])
         site_dir = paths.site()
-        path = site_dir / file_name
-        write_atomic(path, files[file_name])
-        if file_name == "status.json":
-            write_atomic(site_dir / "status.schema.json", status_schema())
-        context.log.info("wrote %s (%d bytes)", path, path.stat().st_size)
-        return MaterializeResult(
-            metadata={
-                "path": MetadataValue.path(str(path.resolve())),
-                "bytes": path.stat().st_size,
-                "revisions": len(report.revisions),
-            }
-        )
+        selected = [
+            (key, SITE_OUTPUTS[key.path[-1]][0])
+            for key in SITE_KEYS
+            if key in context.selected_asset_keys
+        ]
+        files = site_files(report, only=[file_name for _key, file_name in selected])
+        for key, file_name in selected:
+            path = site_dir / file_name
+            write_atomic(path, files[file_name])
+            if file_name == "status.json":
+                write_atomic(site_dir / "status.schema.json", status_schema())
+            context.log.info("wrote %s (%d bytes)", path, path.stat().st_size)
+            yield MaterializeResult(
+                asset_key=key,
+                metadata={
+                    "path": MetadataValue.path(str(path.resolve())),
+                    "bytes": path.stat().st_size,
+                    "revisions": len(report.revisions),
+                },
+            )
 
-    return site_output
-
-
-def build_site_output_assets() -> list[AssetsDefinition]:
-    return [_build_site_output_asset(name, *details) for name, details in SITE_OUTPUTS.items()]
+    return [status_site]
