@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.render.text import (
     STATE_MARKS,
-    STATE_WORDS,
     format_utc,
     plain,
     revision_summary,
     safe_url,
+    state_word,
 )
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+# RFC 3986 reserved and unreserved characters, plus "%" so existing escapes stay as they are.
+# Everything else, "|", "<", ">" and spaces included, is percent-encoded: an unescaped "|" ends
+# a table cell even inside a link.
+_URL_SAFE = "/:?#[]@!$&'()*+,;=%-._~"
 
 
 def escape(text: str | None) -> str:
@@ -26,7 +31,7 @@ def link(text: str, url: str | None) -> str:
     safe = safe_url(url)
     if safe is None:
         return text
-    return f"[{text}](<{safe.replace('>', '%3E').replace(' ', '%20')}>)"
+    return f"[{text}](<{quote(safe, safe=_URL_SAFE)}>)"
 
 
 def render_markdown(report: StatusReport, *, max_revisions: int = 10) -> str:
@@ -76,14 +81,17 @@ def render_markdown(report: StatusReport, *, max_revisions: int = 10) -> str:
                 escape(info.sram if info else cell.repo), info.actions_url if info else None
             )
             slot = escape(info.slot) if info else ""
-            word = STATE_WORDS[cell.state]
+            word = escape(state_word(cell.state, cell.label))
             if cell.regression:
                 word += " (regression)"
             status = f"{STATE_MARKS[cell.state]} {word}"
             deciding = [runs_by_id[run_id] for run_id in cell.run_ids if run_id in runs_by_id]
             workflow = (
                 ", ".join(
-                    link(f"{escape(run.workflow_name)} {escape(run.label)}", run.html_url)
+                    link(
+                        f"{escape(run.workflow_name)} {escape(run.label.replace('_', ' '))}",
+                        run.html_url,
+                    )
                     for run in deciding
                 )
                 or "–"

@@ -2,38 +2,47 @@
 
 from __future__ import annotations
 
-from wcwidth import wcswidth, wcwidth
+from wcwidth import iter_graphemes, wcswidth
 
-from forge_status_pipeline.models import StatusReport
+from forge_status_pipeline.models import RevisionCell, StatusReport
 from forge_status_pipeline.render.text import (
     STATE_MARKS,
-    STATE_WORDS,
     format_age,
     format_utc,
     plain,
     revision_summary,
+    state_word,
 )
 
 _COLOURS = {"passing": "32", "failing": "31;1", "pending": "33", "unavailable": "35"}
 MIN_WIDTH = 30
 
 
+def _grapheme_width(grapheme: str) -> int:
+    width = wcswidth(grapheme)
+    return width if width >= 0 else len(grapheme)
+
+
 def display_width(text: str) -> int:
-    width = wcswidth(text)
-    return width if width >= 0 else len(text)
+    """Count the terminal columns ``text`` takes, one user-perceived character at a time."""
+    return sum(_grapheme_width(grapheme) for grapheme in iter_graphemes(text))
 
 
 def fit(text: str, width: int) -> str:
-    """Cut ``text`` to ``width`` terminal columns with an ellipsis, then pad it to exactly that."""
+    """Cut ``text`` to ``width`` terminal columns with an ellipsis, then pad it to exactly that.
+
+    Text is cut between grapheme clusters, so an emoji sequence or a letter with its accent is
+    kept whole or dropped whole, never split into parts of another width.
+    """
     if display_width(text) > width:
         kept = ""
         used = 0
-        for char in text:
-            char_width = max(wcwidth(char), 0)
-            if used + char_width > width - 1:
+        for grapheme in iter_graphemes(text):
+            grapheme_width = _grapheme_width(grapheme)
+            if used + grapheme_width > width - 1:
                 break
-            kept += char
-            used += char_width
+            kept += grapheme
+            used += grapheme_width
         text = kept + "…"
     return text + " " * (width - display_width(text))
 
@@ -41,6 +50,11 @@ def fit(text: str, width: int) -> str:
 def _paint(text: str, state: str, colour: bool) -> str:
     code = _COLOURS.get(state)
     return f"\x1b[{code}m{text}\x1b[0m" if colour and code else text
+
+
+def _cell_words(cell: RevisionCell) -> str:
+    words = state_word(cell.state, cell.label)
+    return f"{words} REGRESSION" if cell.regression else words
 
 
 def render_terminal(
@@ -69,9 +83,21 @@ def render_terminal(
             )
     add("")
 
+    shown_revisions = report.revisions[:max_revisions]
+    srams = {r.repo: r for r in report.repos}
+    words_width = max(
+        (
+            display_width(_cell_words(cell))
+            for revision in shown_revisions
+            for cell in revision.cells
+        ),
+        default=0,
+    )
     sram_width = max([len("repo")] + [display_width(plain(r.sram)) for r in report.repos])
-    sram_width = min(sram_width, max(8, width // 3))
-    for revision in report.revisions[:max_revisions]:
+    # Names shrink first, down to 4 columns, so the state words fit. 6 columns go to the indent
+    # and the mark.
+    sram_width = max(4, min(sram_width, max(8, width // 3), width - 6 - words_width))
+    for revision in shown_revisions:
         state = (
             "failing"
             if any(c.state == "failing" for c in revision.cells)
@@ -80,17 +106,19 @@ def render_terminal(
         summary = revision_summary(revision.passing, revision.total, revision.pending)
         heading = f"{revision.short_sha} ({format_age(revision.timestamp, now)})"
         gap = width - display_width(heading) - display_width(summary)
-        add(heading + " " * max(1, gap) + summary, state)
+        if gap >= 1:
+            add(heading + " " * gap + summary, state)
+        else:
+            # Too narrow for both on one line: the summary gets a line of its own, uncut.
+            add(heading, state)
+            add(f"  {summary}", state)
         if revision.subject:
             add(f"  {plain(revision.subject)}")
-        srams = {r.repo: r for r in report.repos}
         for cell in revision.cells:
             info = srams.get(cell.repo)
             name = plain(info.sram if info else cell.repo)
-            word = STATE_WORDS[cell.state]
             mark = STATE_MARKS[cell.state]
-            extra = " REGRESSION" if cell.regression else ""
-            add(f"  {mark} {fit(name, sram_width)}  {word}{extra}", cell.state)
+            add(f"  {mark} {fit(name, sram_width)}  {_cell_words(cell)}", cell.state)
         add("")
 
     if report.unattributed:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 # C0 and C1 control characters (ESC included) would let data from GitHub move the cursor or
-# recolour a terminal, so they never reach one.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# recolour a terminal, so they never reach one. Unicode bidirectional overrides and isolates
+# are stripped too, because they make text display in a different order than it is stored.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 
 STATE_WORDS = {
@@ -45,7 +46,12 @@ def safe_url(url: str | None) -> str | None:
 
 
 def format_utc(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
+    """Format an aware instant as ``2026-12-04 23:59 UTC``, whatever the machine's time zone."""
+    if moment is None:
+        return "unknown"
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone, so its UTC time is unknown")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def format_age(moment: datetime | None, now: datetime) -> str:
@@ -72,6 +78,21 @@ def format_duration(seconds: float | None) -> str:
     if minutes:
         return f"{minutes}m {secs:02d}s"
     return f"{secs}s"
+
+
+def state_word(state: str, label: str | None = None) -> str:
+    """Name a cell's state for people, using GitHub's word where it is more specific.
+
+    ``label`` is the deciding run's conclusion or status (see ``RevisionCell.label``). A cancelled
+    or stale build reads as "cancelled" or "stale", a timed-out one as "failing (timed out)".
+    """
+    base = STATE_WORDS[state]
+    word = plain(label).replace("_", " ")
+    if not word or word == "unknown" or state in ("passing", "not_rebuilt", "unavailable"):
+        return base
+    if state == "failing":
+        return base if word == "failure" else f"{base} ({word})"
+    return word
 
 
 def revision_summary(passing: int, total: int, pending: int) -> str:
