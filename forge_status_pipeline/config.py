@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -166,7 +167,7 @@ def _get(data: Any, loc: tuple[int | str, ...]) -> Any:
     return data
 
 
-def _explain(error: dict[str, Any]) -> str:
+def _explain(error: Mapping[str, Any]) -> str:
     if error["type"] == "string_type":
         return f"must be a string, got {error['input']!r}; quote it in the YAML"
     if error["type"] == "extra_forbidden":
@@ -177,11 +178,43 @@ def _explain(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _reject_duplicate_keys(
+    node: yaml.Node | None, loc: tuple[int | str, ...], data: Any, path: Path
+) -> None:
+    """Raise ConfigError for a key given twice in a mapping, which PyYAML resolves silently."""
+    if isinstance(node, yaml.MappingNode):
+        first_lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in first_lines:
+                field = _describe_loc((*loc, key), data)
+                raise ConfigError(
+                    path,
+                    f"{field} is given twice (lines {first_lines[key]} and {line}); keep one",
+                    line,
+                )
+            first_lines[key] = line
+            _reject_duplicate_keys(value_node, (*loc, key), data, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _reject_duplicate_keys(item, (*loc, index), data, path)
+
+
 def parse_config(text: str, path: Path) -> ForgeConfig:
     """Validate config ``text`` read from ``path``; raise ConfigError naming the line and field."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+    except yaml.reader.ReaderError as error:
+        # Raised for characters YAML forbids, such as NUL; it has a position but no line.
+        # For text input PyYAML reports the offending character as its code point.
+        character_line = text[: error.position].count("\n") + 1
+        raise ConfigError(
+            path,
+            f"not valid YAML: character U+{int(error.character):04X} is not allowed in YAML text",
+            character_line,
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -190,6 +223,7 @@ def parse_config(text: str, path: Path) -> ForgeConfig:
 
     if not isinstance(data, dict):
         raise ConfigError(path, "expected a mapping with a 'repos' list at the top", 1)
+    _reject_duplicate_keys(root, (), data, path)
 
     try:
         config = ForgeConfig.model_validate(data)
@@ -227,11 +261,21 @@ def load_config(path: Path | str | None = None) -> ForgeConfig:
     """Read and validate the config file at ``path`` (default: see ``default_config_path``)."""
     config_path = Path(path) if path is not None else default_config_path()
     try:
-        text = config_path.read_text(encoding="utf-8")
+        raw = config_path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             config_path, f"config file not found; create it or set {CONFIG_ENV_VAR}"
         ) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise ConfigError(config_path, f"cannot read config file: {error}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            config_path,
+            f"not a YAML text file: byte 0x{raw[error.start]:02x} is not valid UTF-8; "
+            "the config must be YAML saved as UTF-8",
+            line,
+        ) from None
     return parse_config(text, config_path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 # Values documented for the ``workflow_run`` webhook and the runs API. Anything else is kept as
 # given and treated as unknown, never as passing.
@@ -103,6 +103,17 @@ class WorkflowRun(BaseModel):
     )
     commit_subject: str | None = None
 
+    @field_validator("conclusion", mode="before")
+    @classmethod
+    def _empty_conclusion_is_none(cls, value: object) -> object:
+        # Some clients send "" where GitHub sends null for "no conclusion yet".
+        return None if value == "" else value
+
+    @property
+    def finished(self) -> bool:
+        """Whether GitHub has completed this attempt of the run, so it has its conclusion."""
+        return self.status == "completed"
+
     @property
     def outcome(self) -> RunOutcome:
         return run_outcome(self.status, self.conclusion)
@@ -136,6 +147,13 @@ class RevisionCell(BaseModel):
 
     repo: str
     state: CellState
+    label: str | None = Field(
+        default=None,
+        description=(
+            "State word of the run that decided the cell: its conclusion once completed, its "
+            "status before, or 'unknown' for a value GitHub does not document."
+        ),
+    )
     run_ids: list[int] = Field(default_factory=list, description="Runs that decided the state.")
     regression: bool = Field(default=False, description="Fails here, passed when last decided.")
     last_passing_sha: str | None = Field(
@@ -171,6 +189,11 @@ class ForgeRevision(BaseModel):
     @property
     def all_passing(self) -> bool:
         return self.total > 0 and self.passing == self.total
+
+    @property
+    def finished(self) -> bool:
+        """Whether every deciding run at this revision has completed, so no cell waits on GitHub."""
+        return self.pending == 0
 
     def cell(self, repo: str) -> RevisionCell | None:
         return next((cell for cell in self.cells if cell.repo == repo), None)

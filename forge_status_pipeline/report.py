@@ -57,6 +57,7 @@ def decide_cell(runs: Sequence[WorkflowRun], repo: DownstreamRepo) -> RevisionCe
     return RevisionCell(
         repo=repo.full_name,
         state=worst.outcome,
+        label=worst.label,
         run_ids=[run.run_id for run in deciding],
         duration_seconds=max(durations) if durations else None,
     )
