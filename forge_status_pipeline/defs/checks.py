@@ -1,0 +1,69 @@
+"""Asset checks on the status report, computed by the pure verdicts in ``verdicts.py``.
+
+None of them blocks anything: a regression is exactly what the page must show, so a failing
+check never stops the site from being written. The severity gives a failure's urgency: ERROR
+for a new regression, WARN for the rest.
+"""
+
+from collections.abc import Callable
+
+from dagster import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    MetadataValue,
+    asset_check,
+)
+
+from forge_status_pipeline.defs.assets import REPORT_KEY
+from forge_status_pipeline.defs.resources import ForgeStatusPaths
+from forge_status_pipeline.models import StatusReport
+from forge_status_pipeline.verdicts import VERDICTS, Verdict
+
+CHECK_DESCRIPTIONS = {
+    "newest_revision_passing": (
+        "The newest generator revision passes in every repo rebuilt from it. Builds still "
+        "running do not fail it. Severity WARN: a repo may have been failing before this revision."
+    ),
+    "no_new_regressions": (
+        "No repo's newest build fails where its previous decided build passed. Severity ERROR: "
+        "a generator commit broke a downstream build. Does not block the site, which shows it."
+    ),
+    "all_repos_read": (
+        "GitHub returned every configured repo's runs (it exists, the token can read it, no rate "
+        "limit). Severity WARN: the page marks unreadable repos and keeps the rest."
+    ),
+    "no_stale_repos": (
+        "Every readable repo ran a build within stale_after_hours of the report. Severity WARN: "
+        "the repo's status may be out of date."
+    ),
+}
+
+
+def verdict_result(verdict: Verdict) -> AssetCheckResult:
+    """Turn a verdict into a check result whose metadata names the repos and revisions."""
+    return AssetCheckResult(
+        passed=verdict.passed,
+        severity=AssetCheckSeverity(verdict.severity),
+        description=verdict.summary,
+        metadata={
+            "summary": verdict.summary,
+            "repos": MetadataValue.json(verdict.repos),
+            "revisions": MetadataValue.json(verdict.revisions),
+            "details": MetadataValue.json(verdict.details),
+        },
+    )
+
+
+def _build_report_check(
+    name: str, compute: Callable[[StatusReport], Verdict]
+) -> AssetChecksDefinition:
+    @asset_check(asset=REPORT_KEY, name=name, description=CHECK_DESCRIPTIONS[name], blocking=False)
+    def report_check(paths: ForgeStatusPaths) -> AssetCheckResult:
+        return verdict_result(compute(paths.store().load_report()))
+
+    return report_check
+
+
+def build_report_checks() -> list[AssetChecksDefinition]:
+    return [_build_report_check(name, compute) for name, compute in VERDICTS.items()]

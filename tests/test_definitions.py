@@ -1,0 +1,78 @@
+"""The code location loads and names the expected jobs, schedule, sensor, assets and checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dagster import AssetCheckKey, AssetKey, DefaultScheduleStatus, DefaultSensorStatus, Definitions
+
+from forge_status_pipeline.definitions import build_definitions
+
+
+@pytest.fixture
+def defs(monkeypatch: pytest.MonkeyPatch, config_copy: Path) -> Definitions:
+    monkeypatch.setenv("FORGE_STATUS_CONFIG", str(config_copy))
+    return build_definitions()
+
+
+def test_jobs_and_schedule_exist(defs: Definitions) -> None:
+    schedule = defs.resolve_schedule_def("forge_status_schedule")
+
+    assert defs.resolve_job_def("forge_status_job").name == "forge_status_job"
+    assert defs.resolve_job_def("forge_status_notify_job").name == "forge_status_notify_job"
+    assert schedule.cron_schedule == "0 */4 * * *"
+    assert schedule.execution_timezone == "UTC"
+    assert schedule.default_status == DefaultScheduleStatus.RUNNING
+
+
+def test_notification_sensor_runs_by_default(defs: Definitions) -> None:
+    sensor = defs.resolve_sensor_def("status_change_notification_sensor")
+
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
+    assert sensor.job_name == "forge_status_notify_job"
+    assert sensor.asset_key == AssetKey("status_changes")
+
+
+def test_report_checks_exist(defs: Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    report_checks = {
+        key.name for key in graph.asset_check_keys if key.asset_key == AssetKey("status_report")
+    }
+
+    assert report_checks == {
+        "newest_revision_passing",
+        "no_new_regressions",
+        "all_repos_read",
+        "no_stale_repos",
+    }
+    for name in report_checks:
+        check = graph.get_check_spec(AssetCheckKey(AssetKey("status_report"), name))
+        assert check.blocking is False
+
+
+def test_history_and_changes_lineage(defs: Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+
+    assert graph.get(AssetKey("status_history")).parent_keys == {AssetKey("status_report")}
+    assert graph.get(AssetKey("status_changes")).parent_keys == {AssetKey("status_history")}
+    assert graph.get(AssetKey("status_changes")).group_name == "changes"
+
+
+def test_job_includes_history_and_checks(defs: Definitions) -> None:
+    nodes = {node.name for node in defs.resolve_job_def("forge_status_job").graph.nodes}
+
+    assert "status_history" in nodes
+    assert "status_changes" in nodes
+    assert "status_report_no_new_regressions" in nodes
+    assert "send_status_notifications" not in nodes
+
+
+def test_every_asset_has_description(defs: Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.description, f"{key.to_user_string()} has no description"
+        assert node.group_name != "default", f"{key.to_user_string()} has no group"
+        assert node.kinds, f"{key.to_user_string()} has no kinds"
