@@ -8,11 +8,16 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from forge_status_pipeline.config import CONFIG_ENV_VAR, ConfigError, ForgeConfig, load_config
 from forge_status_pipeline.fetch import DEFAULT_CONCURRENCY
+
+if TYPE_CHECKING:
+    from forge_status_pipeline.models import StatusReport
+from forge_status_pipeline.notify_cli import checks_command, notify_command
 
 log = logging.getLogger("forge_status_pipeline")
 
@@ -71,20 +76,23 @@ def matrix(config_path: Path | None) -> None:
     click.echo(json.dumps({"include": include}, separators=(",", ":")))
 
 
-def _refresh(config: ForgeConfig, concurrency: int):  # type: ignore[no-untyped-def]
+def _refresh(config: ForgeConfig, concurrency: int) -> StatusReport:
     from forge_status_pipeline.github import GitHubClient
     from forge_status_pipeline.pipeline import refresh_report
+    from forge_status_pipeline.render.text import plain
 
     client = GitHubClient.from_env()
     report = refresh_report(config, client, concurrency=concurrency)
     for item in report.unavailable:
-        click.echo(f"warning: {item.repo} unavailable ({item.reason}): {item.detail}", err=True)
+        click.echo(
+            f"warning: {item.repo} unavailable ({item.reason}): {plain(item.detail)}", err=True
+        )
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {plain(warning)}", err=True)
     return report
 
 
-def _exit_if_nothing_read(report) -> None:  # type: ignore[no-untyped-def]
+def _exit_if_nothing_read(report: StatusReport) -> None:
     if report.repos and not any(status.available for status in report.repos):
         raise click.ClickException("no downstream repo could be read")
 
@@ -162,8 +170,12 @@ def site(config_path: Path | None, site_dir: Path | None, concurrency: int) -> N
 
 
 @main.command()
-@click.option("--snapshot", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Snapshot folder to serve (default: the bundled one).")
+@click.option(
+    "--snapshot",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Snapshot folder to serve (default: the bundled one).",
+)
 def demo(snapshot: Path | None) -> None:
     """Run the whole Dagster pipeline offline, against the bundled snapshot served on 127.0.0.1.
 
@@ -186,8 +198,12 @@ def demo(snapshot: Path | None) -> None:
 
 
 @main.command("serve-snapshot")
-@click.option("--snapshot", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Snapshot folder to serve (default: the bundled one).")
+@click.option(
+    "--snapshot",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Snapshot folder to serve (default: the bundled one).",
+)
 @click.option("--port", type=int, default=0, help="Port on 127.0.0.1 (default: any free one).")
 def serve_snapshot(snapshot: Path | None, port: int) -> None:
     """Serve a GitHub snapshot on 127.0.0.1 until interrupted; point GITHUB_API_URL at it."""
@@ -204,12 +220,62 @@ def serve_snapshot(snapshot: Path | None, port: int) -> None:
         server.stop()
 
 
+@main.command("check-site")
+@click.argument(
+    "site_dir", required=False, type=click.Path(path_type=Path, file_okay=False), default=None
+)
+def check_site(site_dir: Path | None) -> None:
+    """Check a written site folder and exit non-zero if it must not be published.
+
+    The folder (default: $FORGE_STATUS_SITE_DIR or ./_site) needs index.html and a status.json
+    that is a valid report in which at least one repo could be read. The publishing workflow runs
+    this before uploading, so a failed or empty refresh leaves the last good page online.
+    """
+    from pydantic import ValidationError
+
+    from forge_status_pipeline.models import StatusReport
+    from forge_status_pipeline.site import EmptyRefreshError, check_publishable, default_site_dir
+
+    folder = site_dir or default_site_dir()
+    for name in ("index.html", "status.json"):
+        path = folder / name
+        if not path.is_file() or path.stat().st_size == 0:
+            raise click.ClickException(
+                f"not publishing: {path} is missing or empty, so the refresh did not write the site"
+            )
+    status_path = folder / "status.json"
+    try:
+        report = StatusReport.model_validate_json(status_path.read_bytes())
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = ".".join(str(part) for part in first["loc"]) or "file"
+        raise click.ClickException(
+            f"not publishing: {status_path} is not a valid status report "
+            f"({location}: {first['msg']})"
+        ) from None
+    if not report.repos:
+        raise click.ClickException(f"not publishing: {status_path} lists no repos")
+    try:
+        check_publishable(report)
+    except EmptyRefreshError as error:
+        raise click.ClickException(str(error)) from None
+    readable = sum(status.available for status in report.repos)
+    click.echo(
+        f"{folder} is ready to publish: {readable}/{len(report.repos)} repos read, "
+        f"{len(report.revisions)} revisions, generated {report.generated_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of status.json."""
     from forge_status_pipeline.site import status_schema
 
     click.echo(status_schema(), nl=False)
+
+
+main.add_command(notify_command)
+main.add_command(checks_command)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,15 @@ from forge_status_pipeline.defs.assets import (
     build_site_output_assets,
     downstream_repos_config,
 )
+from forge_status_pipeline.defs.checks import build_report_checks
+from forge_status_pipeline.defs.operations import (
+    forge_status_notify_job,
+    status_changes,
+    status_history,
+    webhooks_resource_from_env,
+)
 from forge_status_pipeline.defs.resources import ForgeStatusPaths, github_resource_from_env
+from forge_status_pipeline.defs.sensors import status_change_notification_sensor
 
 
 def build_definitions() -> Definitions:
@@ -45,10 +53,18 @@ def build_definitions() -> Definitions:
             build_correlated_runs_asset(config),
             build_report_asset(config),
             *build_site_output_assets(),
+            status_history,
+            status_changes,
         ],
-        jobs=[forge_status_job],
+        asset_checks=build_report_checks(),
+        jobs=[forge_status_job, forge_status_notify_job],
         schedules=[forge_status_schedule],
-        resources={"github": github_resource_from_env(), "paths": ForgeStatusPaths()},
+        sensors=[status_change_notification_sensor],
+        resources={
+            "github": github_resource_from_env(),
+            "paths": ForgeStatusPaths(),
+            "webhooks": webhooks_resource_from_env(),
+        },
         executor=in_process_executor,
     )
 

@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from forge_status_pipeline.badges import render_badge_json, render_badge_svg, render_repo_badges
+from forge_status_pipeline.feeds import render_atom, render_cctray
 from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.render import render_html, render_json, render_markdown, render_terminal
 
@@ -55,13 +57,23 @@ _RENDERERS: dict[str, Callable[[StatusReport], str]] = {
     "status.md": render_markdown,
     "status.txt": lambda report: render_terminal(report, width=100),
     "status.schema.json": lambda report: status_schema(),
+    "badge.json": render_badge_json,
+    "badge.svg": render_badge_svg,
+    "cctray.xml": render_cctray,
+    "feed.xml": render_atom,
 }
+# Renderers whose file names depend on the report, such as one badge per configured repo.
+_FILE_SET_RENDERERS: list[Callable[[StatusReport], dict[str, str]]] = [render_repo_badges]
 
 
 def site_files(report: StatusReport, only: Iterable[str] | None = None) -> dict[str, str]:
     """Return the site's file names and contents for ``report`` (all, or the names in ``only``)."""
     names = list(only) if only is not None else list(_RENDERERS)
-    return {name: _RENDERERS[name](report) for name in names}
+    files = {name: _RENDERERS[name](report) for name in names}
+    if only is None:
+        for render_files in _FILE_SET_RENDERERS:
+            files.update(render_files(report))
+    return files
 
 
 def write_site(report: StatusReport, site_dir: Path) -> dict[str, Path]:

@@ -231,3 +231,11 @@ def test_demo_writes_site_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     for name in ("index.html", "status.json", "status.md", "status.txt"):
         assert (tmp_path / "_site" / name).is_file()
     assert "requests answered by the snapshot server" in result.stderr
+
+
+def test_shipped_schema_is_current() -> None:
+    from forge_status_pipeline.site import status_schema
+
+    shipped = Path(__file__).parent.parent / "forge_status_pipeline" / "status.schema.json"
+    # Regenerate with: uv run forge-status schema > forge_status_pipeline/status.schema.json
+    assert shipped.read_text() == status_schema()

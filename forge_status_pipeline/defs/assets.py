@@ -17,6 +17,7 @@ from dagster import (
     multi_asset,
 )
 
+from forge_status_pipeline.badges import REPO_BADGE_DIR, render_repo_badges
 from forge_status_pipeline.config import DownstreamRepo, ForgeConfig
 from forge_status_pipeline.defs.resources import ForgeStatusPaths, GitHubResource
 from forge_status_pipeline.fetch import RepoRuns, fetch_all_runs, fetch_generator_commits
@@ -238,6 +239,10 @@ SITE_OUTPUTS: dict[str, tuple[str, str, str]] = {
     "status_json": ("status.json", "json", "The report as JSON, for scripts and dashboards."),
     "status_markdown": ("status.md", "markdown", "The report as Markdown, for job summaries."),
     "status_text": ("status.txt", "text", "The report as plain text, as the terminal shows it."),
+    "status_badge": ("badge.json", "json", "The newest revision's state as a shields.io endpoint."),
+    "status_badge_svg": ("badge.svg", "svg", "The newest revision's state as an SVG badge."),
+    "status_cctray": ("cctray.xml", "xml", "Each repo's newest build, for cctray build monitors."),
+    "status_feed": ("feed.xml", "xml", "An Atom feed with one entry per generator revision."),
 }
 SITE_KEYS = [AssetKey(name) for name in SITE_OUTPUTS]
 
@@ -289,4 +294,24 @@ def build_site_output_assets() -> list[AssetsDefinition]:
                 },
             )
 
-    return [status_site]
+    return [status_site, repo_badges]
+
+
+@asset(key=AssetKey("repo_badges"), deps=[REPORT_KEY], group_name="site", kinds={"json"})
+def repo_badges(context: AssetExecutionContext, paths: ForgeStatusPaths) -> MaterializeResult:  # type: ignore[type-arg]
+    """One shields.io endpoint per downstream repo, in badges/<owner>__<name>.json.
+
+    Each shows the repo's newest build, for a badge per chip in a README. None is written when
+    no repo could be read.
+    """
+    report = paths.store().load_report()
+    check_publishable(report)
+    site_dir = paths.site()
+    files = render_repo_badges(report)
+    for name, text in files.items():
+        write_atomic(site_dir / name, text)
+    folder = site_dir / REPO_BADGE_DIR
+    context.log.info("wrote %d repo badges to %s", len(files), folder)
+    return MaterializeResult(
+        metadata={"badges": len(files), "path": MetadataValue.path(str(folder.resolve()))}
+    )
