@@ -13,19 +13,16 @@ from dagster import (
 
 from forge_status_pipeline.config import load_config
 from forge_status_pipeline.defs.assets import (
-    build_correlated_runs_asset,
     build_repo_runs_assets,
-    build_report_asset,
     build_site_output_assets,
-    downstream_repos_config,
 )
 from forge_status_pipeline.defs.checks import build_report_checks
 from forge_status_pipeline.defs.operations import (
     forge_status_notify_job,
-    status_changes,
-    status_history,
+    status_history_and_changes,
     webhooks_resource_from_env,
 )
+from forge_status_pipeline.defs.report_assets import build_report_assets
 from forge_status_pipeline.defs.resources import ForgeStatusPaths, github_resource_from_env
 from forge_status_pipeline.defs.sensors import status_change_notification_sensor
 
@@ -48,13 +45,10 @@ def build_definitions() -> Definitions:
     )
     return Definitions(
         assets=[
-            downstream_repos_config,
             build_repo_runs_assets(config),
-            build_correlated_runs_asset(config),
-            build_report_asset(config),
+            build_report_assets(config),
             *build_site_output_assets(),
-            status_history,
-            status_changes,
+            status_history_and_changes,
         ],
         asset_checks=build_report_checks(),
         jobs=[forge_status_job, forge_status_notify_job],

@@ -151,10 +151,14 @@ def _build_revision(
     generator_commits: Mapping[str, GeneratorCommit],
 ) -> ForgeRevision:
     runs = sorted(runs, key=lambda run: (run.repo, run.created_at or run.updated_at, run.run_id))
+    # Grouped first, so deciding each repo's cell looks only at that repo's runs.
+    runs_by_repo: dict[str, list[WorkflowRun]] = defaultdict(list)
+    for run in runs:
+        runs_by_repo[run.repo].append(run)
     cells = [
         RevisionCell(repo=repo.full_name, state="unavailable")
         if repo.full_name in unavailable
-        else decide_cell(runs, repo)
+        else decide_cell(runs_by_repo.get(repo.full_name, []), repo)
         for repo in repos
     ]
     forge_run = next((run for run in runs if run.forge_run_url), None)

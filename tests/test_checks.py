@@ -178,7 +178,12 @@ def test_report_metadata_links_page(dagster_env: Path) -> None:
         .resolve_job_def("forge_status_job")
         .execute_in_process(instance=DagsterInstance.ephemeral())
     )
-    (materialization,) = result.asset_materializations_for_node("status_report")
+    (materialization,) = [
+        event
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == AssetKey("status_report")
+    ]
+    materialization = materialization.materialization
 
     assert materialization.metadata["page"].value == "https://mithro.github.io/gf180mcu-sram-forge/"
     assert "e87527f" in materialization.metadata["report"].value

@@ -212,7 +212,7 @@ def test_ui_materializes_one_repo(
             "repositoryName": "__repository__",
             "jobName": "__ASSET_JOB",
             "assetSelection": [{"path": U8B3K_KEY}],
-            "assetCheckSelection": [{"assetKey": {"path": U8B3K_KEY}, "name": "repo_readable"}],
+            "assetCheckSelection": [],
         },
         "mode": "default",
     }

@@ -62,10 +62,12 @@ def test_history_and_changes_lineage(defs: Definitions) -> None:
 def test_job_includes_history_and_checks(defs: Definitions) -> None:
     nodes = {node.name for node in defs.resolve_job_def("forge_status_job").graph.nodes}
 
-    assert "status_history" in nodes
-    assert "status_changes" in nodes
-    assert "status_report_no_new_regressions" in nodes
+    assert "status_history_and_changes" in nodes
+    assert "status_report_checks" in nodes
     assert "send_status_notifications" not in nodes
+    job = defs.resolve_job_def("forge_status_job")
+    check_names = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
+    assert "no_new_regressions" in check_names
 
 
 def test_every_asset_has_description(defs: Definitions) -> None:

@@ -5,19 +5,20 @@ check never stops the site from being written. The severity gives a failure's ur
 for a new regression, WARN for the rest.
 """
 
-from collections.abc import Callable
+from collections.abc import Iterator
 
 from dagster import (
+    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
+    AssetCheckSpec,
     MetadataValue,
-    asset_check,
+    multi_asset_check,
 )
 
 from forge_status_pipeline.defs.assets import REPORT_KEY
 from forge_status_pipeline.defs.resources import ForgeStatusPaths
-from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.verdicts import VERDICTS, Verdict
 
 CHECK_DESCRIPTIONS = {
@@ -40,9 +41,11 @@ CHECK_DESCRIPTIONS = {
 }
 
 
-def verdict_result(verdict: Verdict) -> AssetCheckResult:
+def verdict_result(verdict: Verdict, check_name: str) -> AssetCheckResult:
     """Turn a verdict into a check result whose metadata names the repos and revisions."""
     return AssetCheckResult(
+        asset_key=REPORT_KEY,
+        check_name=check_name,
         passed=verdict.passed,
         severity=AssetCheckSeverity(verdict.severity),
         description=verdict.summary,
@@ -55,15 +58,23 @@ def verdict_result(verdict: Verdict) -> AssetCheckResult:
     )
 
 
-def _build_report_check(
-    name: str, compute: Callable[[StatusReport], Verdict]
-) -> AssetChecksDefinition:
-    @asset_check(asset=REPORT_KEY, name=name, description=CHECK_DESCRIPTIONS[name], blocking=False)
-    def report_check(paths: ForgeStatusPaths) -> AssetCheckResult:
-        return verdict_result(compute(paths.store().load_report()))
-
-    return report_check
-
-
 def build_report_checks() -> list[AssetChecksDefinition]:
-    return [_build_report_check(name, compute) for name, compute in VERDICTS.items()]
+    """The four report checks, evaluated in one step since each reads the same report file.
+
+    Each can still be run on its own from the UI: the step evaluates only the selected checks.
+    """
+    specs = [
+        AssetCheckSpec(name, asset=REPORT_KEY, description=CHECK_DESCRIPTIONS[name], blocking=False)
+        for name in VERDICTS
+    ]
+
+    @multi_asset_check(specs=specs, can_subset=True, name="status_report_checks")
+    def status_report_checks(
+        context: AssetCheckExecutionContext, paths: ForgeStatusPaths
+    ) -> Iterator[AssetCheckResult]:
+        report = paths.store().load_report()
+        for check_key in context.selected_asset_check_keys:
+            verdict = VERDICTS[check_key.name](report)
+            yield verdict_result(verdict, check_key.name)
+
+    return [status_report_checks]

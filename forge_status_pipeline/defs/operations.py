@@ -1,18 +1,20 @@
 """The report's history, the change list and the job that sends notifications about it."""
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetSpec,
     ConfigurableResource,
     EnvVar,
     MaterializeResult,
     MetadataValue,
     OpExecutionContext,
-    asset,
     job,
+    multi_asset,
     op,
 )
 from pydantic import Field
@@ -28,6 +30,7 @@ from forge_status_pipeline.history import (
     load_history,
     record_report,
 )
+from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.notify import (
     WEBHOOK_ENV_VARS,
     Webhook,
@@ -67,21 +70,58 @@ def webhooks_resource_from_env() -> WebhooksResource:
     return WebhooksResource(slack_webhook_url=urls["slack"], discord_webhook_url=urls["discord"])
 
 
-@asset(
-    key=HISTORY_KEY,
-    deps=[REPORT_KEY],
-    group_name="changes",
-    kinds={"json"},
-    description=(
-        f"Every refresh's cell states, appended to history.json in the site folder (the newest "
-        f"{MAX_ENTRIES} entries are kept). The change list compares each report with the entries "
-        "before it. The file is published with the site, so a fresh CI runner restores it with "
-        "the site. When it is missing or unreadable, this report starts a new history and is "
-        "marked as the first sighting."
-    ),
+HISTORY_DESCRIPTION = (
+    f"Every refresh's cell states, appended to history.json in the site folder (the newest "
+    f"{MAX_ENTRIES} entries are kept). The change list compares each report with the entries "
+    "before it. The file is published with the site, so a fresh CI runner restores it with "
+    "the site. When it is missing or unreadable, this report starts a new history and is "
+    "marked as the first sighting."
 )
-def status_history(context: AssetExecutionContext, paths: ForgeStatusPaths) -> MaterializeResult:
+CHANGES_DESCRIPTION = (
+    "The changes since the previous report: repos newly broken (with the generator commit that "
+    "broke them), still broken at a new revision, fixed, and revisions newly passing everywhere. "
+    "Written to changes.json in the site folder. Builds that have not finished never count as a "
+    "change. With no earlier report this one is the baseline and the list is empty. The "
+    "notification sensor sends each new change to Slack and Discord."
+)
+
+
+@multi_asset(
+    name="status_history_and_changes",
+    specs=[
+        AssetSpec(
+            key=HISTORY_KEY,
+            deps=[REPORT_KEY],
+            group_name="changes",
+            kinds={"json"},
+            description=HISTORY_DESCRIPTION,
+            skippable=True,
+        ),
+        AssetSpec(
+            key=CHANGES_KEY,
+            deps=[HISTORY_KEY],
+            group_name="changes",
+            kinds={"json"},
+            description=CHANGES_DESCRIPTION,
+            skippable=True,
+        ),
+    ],
+    can_subset=True,
+)
+def status_history_and_changes(
+    context: AssetExecutionContext, paths: ForgeStatusPaths
+) -> Iterator[MaterializeResult]:  # type: ignore[type-arg]
+    """Both in one step, since a Dagster step has a fixed cost and the two read the same files."""
     report = paths.store().load_report()
+    if HISTORY_KEY in context.selected_asset_keys:
+        yield _record_history(context, paths, report)
+    if CHANGES_KEY in context.selected_asset_keys:
+        yield _list_changes(context, paths, report)
+
+
+def _record_history(
+    context: AssetExecutionContext, paths: ForgeStatusPaths, report: StatusReport
+) -> MaterializeResult:  # type: ignore[type-arg]
     check_publishable(report)
     path = paths.site() / HISTORY_FILE
     recorded = record_report(path, report)
@@ -89,25 +129,19 @@ def status_history(context: AssetExecutionContext, paths: ForgeStatusPaths) -> M
         context.log.warning(baseline_message(recorded.problem))
     context.log.info("recorded the report of %s; %d entries", report.generated_at, recorded.entries)
     return MaterializeResult(
+        asset_key=HISTORY_KEY,
         metadata={
             "path": MetadataValue.path(str(path.resolve())),
             "entries": recorded.entries,
             "first_sighting": not recorded.previous,
             "history_problem": recorded.problem or "none",
-        }
+        },
     )
 
 
-@asset(key=CHANGES_KEY, deps=[HISTORY_KEY], group_name="changes", kinds={"json"})
-def status_changes(context: AssetExecutionContext, paths: ForgeStatusPaths) -> MaterializeResult:
-    """The changes since the previous report: repos newly broken (with the generator commit that
-    broke them), still broken at a new revision, fixed, and revisions newly passing everywhere.
-
-    Written to changes.json in the site folder. Builds that have not finished never count as a
-    change. With no earlier report this one is the baseline and the list is empty. The
-    notification sensor sends each new change to Slack and Discord.
-    """
-    report = paths.store().load_report()
+def _list_changes(
+    context: AssetExecutionContext, paths: ForgeStatusPaths, report: StatusReport
+) -> MaterializeResult:  # type: ignore[type-arg]
     site_dir = paths.site()
     loaded = load_history(site_dir / HISTORY_FILE)
     previous = entries_before(loaded.entries, report.generated_at)
@@ -121,7 +155,9 @@ def status_changes(context: AssetExecutionContext, paths: ForgeStatusPaths) -> M
         change_list.previous_generated_at or "no earlier report",
         " (first sighting)" if change_list.first_sighting else "",
     )
-    return MaterializeResult(metadata=_changes_metadata(change_list, str(path.resolve())))
+    return MaterializeResult(
+        asset_key=CHANGES_KEY, metadata=_changes_metadata(change_list, str(path.resolve()))
+    )
 
 
 def _changes_metadata(change_list: ChangeList, path: str) -> dict[str, Any]:
