@@ -31,7 +31,7 @@ def repo_slug(repo: DownstreamRepo) -> str:
 
 
 class StateStore:
-    """Reads and writes pipeline results in ``root``."""
+    """Reader and writer of pipeline results in ``root``."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

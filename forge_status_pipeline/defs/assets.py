@@ -55,7 +55,7 @@ def _config_metadata(config: ForgeConfig) -> dict[str, Any]:
 
 
 def build_repo_runs_assets(config: ForgeConfig) -> AssetsDefinition:
-    """One asset per downstream repo, computed by one step that fetches the selected repos concurrently.
+    """Build one asset per downstream repo, all computed by one step that fetches them concurrently.
 
     Materializing a single repo's asset fetches only that repo; the others keep their latest runs.
     The config asset is computed by the same step, since each Dagster step has a fixed cost.
@@ -108,7 +108,7 @@ def build_repo_runs_assets(config: ForgeConfig) -> AssetsDefinition:
             store.save_repo_runs(result)
             yield MaterializeResult(asset_key=key, metadata=_repo_metadata(result))
         context.log.info(
-            "fetched %d repos with %d requests (%d answered 304, free of rate limit)",
+            "fetched %d repos with %d requests (%d returned 304, free of rate limit)",
             len(results),
             client.stats.sent,
             client.stats.not_modified,
@@ -162,7 +162,7 @@ BADGES_AND_FEEDS_KEY = AssetKey("status_badges_and_feeds")
 
 
 def build_site_output_assets() -> list[AssetsDefinition]:
-    """The rendered outputs, one asset each, written by one step so a full run stays quick.
+    """Build the rendered outputs, one asset each, written by one step so a full run stays quick.
 
     Each output can still be materialized on its own. None is written when no repo could be
     read, so a failed refresh never replaces a good page.

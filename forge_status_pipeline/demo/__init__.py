@@ -14,7 +14,7 @@ SNAPSHOT_NOW = "2025-12-16T02:10:00Z"
 
 
 def demo_environment(api_url: str, *, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Return an environment that points the pipeline at ``api_url`` and holds no GitHub token."""
+    """Return an environment that points the pipeline at ``api_url`` and contains no GitHub token."""
     env = dict(os.environ if base is None else base)
     for name in ("GITHUB_TOKEN", "GH_TOKEN"):
         env.pop(name, None)
@@ -26,7 +26,7 @@ def demo_environment(api_url: str, *, base: dict[str, str] | None = None) -> dic
 
 
 def materialize_command() -> list[str]:
-    """The command CI and the demo use to run every asset once."""
+    """Return the command that CI and the demo use to run every asset once."""
     return [
         sys.executable,
         "-m",
