@@ -49,20 +49,35 @@ def test_config_missing_file_names_env_var(tmp_path: Path) -> None:
     ("text", "line", "fragment"),
     [
         # A missing name: the entry starts on line 2.
-        ("repos:\n  - owner: mithro\n    sram: a\n    slot: b\n    config: c\n    deploy_key_secret: d\n",
-         2, "repos[0] field 'name' is missing"),
+        (
+            "repos:\n  - owner: mithro\n    sram: a\n    slot: b\n    config: c\n    deploy_key_secret: d\n",
+            2,
+            "repos[0] field 'name' is missing",
+        ),
         # A typo in a key is named on its own line.
-        ("repos:\n" + VALID_ENTRY.replace("    owner: mithro", "    ownr: mithro"),
-         3, "repos[0] (chip-a) field 'ownr' is not a known field"),
+        (
+            "repos:\n" + VALID_ENTRY.replace("    owner: mithro", "    ownr: mithro"),
+            3,
+            "repos[0] (chip-a) field 'ownr' is not a known field",
+        ),
         ("repos: []\n", 1, "field 'repos' List should have at least 1 item"),
         ("repos:\n" + VALID_ENTRY + VALID_ENTRY, 8, "mithro/chip-a is listed twice"),
-        ("repos:\n" + VALID_ENTRY.replace("name: chip-a", "name: chip a!"),
-         2, "'chip a!' is not a valid GitHub repository name"),
+        (
+            "repos:\n" + VALID_ENTRY.replace("name: chip-a", "name: chip a!"),
+            2,
+            "'chip a!' is not a valid GitHub repository name",
+        ),
         # YAML reads yes as a boolean; a name must not silently become "True".
-        ("repos:\n" + VALID_ENTRY.replace("name: chip-a", "name: yes"),
-         2, "field 'name' must be a string, got True; quote it"),
-        ("repos:\n" + VALID_ENTRY.replace("sram: u8b3k", "sram: 123"),
-         4, "field 'sram' must be a string, got 123"),
+        (
+            "repos:\n" + VALID_ENTRY.replace("name: chip-a", "name: yes"),
+            2,
+            "field 'name' must be a string, got True; quote it",
+        ),
+        (
+            "repos:\n" + VALID_ENTRY.replace("sram: u8b3k", "sram: 123"),
+            4,
+            "field 'sram' must be a string, got 123",
+        ),
         ("repos:\n  - name: [unclosed\n", 3, "not valid YAML"),
         ("just a sentence\n", 1, "expected a mapping with a 'repos' list"),
     ],
