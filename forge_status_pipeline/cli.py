@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from forge_status_pipeline.config import CONFIG_ENV_VAR, ConfigError, ForgeConfig, load_config
+from forge_status_pipeline.config import (
+    CONFIG_ENV_VAR,
+    ConfigError,
+    ForgeConfig,
+    InvalidSettingError,
+    load_config,
+)
 from forge_status_pipeline.fetch import DEFAULT_CONCURRENCY
 
 if TYPE_CHECKING:
@@ -38,8 +44,30 @@ config_option = click.option(
 )
 
 
-@click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log each request batch and retry to stderr.")
+class SettingError(click.ClickException):
+    """An environment setting or file the command cannot use."""
+
+
+class ForgeStatusGroup(click.Group):
+    """Turns file-system errors and invalid settings into one-line messages, not tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OSError as error:
+            target = f" {error.filename}" if error.filename else ""
+            raise SettingError(
+                f"cannot access{target}: {error.strerror or error}; check the path and its "
+                "permissions"
+            ) from None
+        except InvalidSettingError as error:
+            raise SettingError(str(error)) from None
+
+
+@click.group(cls=ForgeStatusGroup)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log progress and retries to stderr (before the command)."
+)
 def main(verbose: bool) -> None:
     """Show which downstream GitHub Actions builds each generator commit broke."""
     logging.basicConfig(
@@ -110,7 +138,12 @@ def _exit_if_nothing_read(report: StatusReport) -> None:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file."
 )
-@click.option("--width", type=int, default=None, help="Terminal width in columns (default: auto).")
+@click.option(
+    "--width",
+    type=click.IntRange(30, 1000),
+    default=None,
+    help="Terminal view width in columns, at least 30 (default: the terminal's, or 80 when piped).",
+)
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 32),
@@ -134,12 +167,14 @@ def status(
     config = _load(config_path)
     report = _refresh(config, concurrency)
     to_terminal = output is None and sys.stdout.isatty()
-    colour = to_terminal and not os.environ.get("NO_COLOR")
+    colour = to_terminal and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
     columns = width or (shutil.get_terminal_size().columns if to_terminal else 80)
     text = render(report, output_format, width=columns, colour=colour)
     if output is not None:
         from forge_status_pipeline.site import write_atomic
 
+        # A report that read nothing must not replace a good file.
+        _exit_if_nothing_read(report)
         write_atomic(output, text)
     else:
         click.echo(text, nl=False)
@@ -154,9 +189,18 @@ def status(
     default=None,
     help="Folder to write (default: $FORGE_STATUS_SITE_DIR or ./_site).",
 )
-@click.option("--concurrency", type=click.IntRange(1, 32), default=DEFAULT_CONCURRENCY)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Repos fetched at once.",
+)
 def site(config_path: Path | None, site_dir: Path | None, concurrency: int) -> None:
-    """Refresh and write the whole status site, as the Dagster job does."""
+    """Refresh and write the page and the report files.
+
+    The Dagster job writes these too, and also history.json, changes.json, the badges and feeds.
+    """
     from forge_status_pipeline.site import EmptyRefreshError, default_site_dir, write_site
 
     config = _load(config_path)

@@ -20,6 +20,10 @@ _OWNER_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}
 _REPO_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
+class InvalidSettingError(ValueError):
+    """An environment variable or option whose value cannot be used."""
+
+
 class ConfigError(ValueError):
     """A configuration file that cannot be used, with the file, line and field at fault."""
 
@@ -72,7 +76,7 @@ class DownstreamRepo(BaseModel):
     branch: StrictStr = Field(
         default="main", description="Default branch; only its runs decide the repo's status."
     )
-    workflows: list[StrictStr] | None = Field(
+    workflows: Annotated[list[StrictStr], Field(min_length=1)] | None = Field(
         default=None,
         description="Workflow file names or paths that count; all workflows count when unset.",
     )
@@ -254,6 +258,18 @@ def parse_config(text: str, path: Path) -> ForgeConfig:
                 line,
             )
         seen[key] = index
+
+    # Terminal, Markdown and the page name repos by their sram label, so it must tell them apart.
+    labels: dict[str, int] = {}
+    for index, repo in enumerate(config.repos):
+        if repo.sram in labels:
+            raise ConfigError(
+                path,
+                f"repos[{index}] ({repo.name}) field 'sram' repeats {repo.sram!r} of "
+                f"repos[{labels[repo.sram]}]; give each repo its own label",
+                _line_of(root, ("repos", index, "sram")),
+            )
+        labels[repo.sram] = index
     return config
 
 
@@ -264,7 +280,8 @@ def load_config(path: Path | str | None = None) -> ForgeConfig:
         raw = config_path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
-            config_path, f"config file not found; create it or set {CONFIG_ENV_VAR}"
+            config_path,
+            f"config file not found; create it, or point {CONFIG_ENV_VAR} or the CLI's --config at it",
         ) from None
     except OSError as error:
         raise ConfigError(config_path, f"cannot read config file: {error}") from None

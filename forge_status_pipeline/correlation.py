@@ -59,6 +59,15 @@ def subject_line(message: str | None) -> str | None:
     return message.replace("\r\n", "\n").split("\n", 1)[0].strip() or None
 
 
+def head_commit_message(raw: dict[str, Any]) -> str | None:
+    """Return ``head_commit.message`` of a raw run, or None when it is absent or malformed."""
+    head_commit = raw.get("head_commit")
+    if not isinstance(head_commit, dict):
+        return None
+    message = head_commit.get("message")
+    return message if isinstance(message, str) else None
+
+
 def to_workflow_run(
     raw: dict[str, Any], repo: DownstreamRepo, commit_message: str | None = None
 ) -> WorkflowRun:
@@ -67,7 +76,11 @@ def to_workflow_run(
     ``commit_message`` stands in for ``head_commit.message`` when the runs list had no head commit.
     """
     head_commit = raw.get("head_commit") or {}
+    if not isinstance(head_commit, dict):
+        raise TypeError(f"head_commit is {type(head_commit).__name__}, not an object")
     message = head_commit.get("message") if head_commit else commit_message
+    if message is not None and not isinstance(message, str):
+        raise TypeError(f"head_commit.message is {type(message).__name__}, not text")
     reference = parse_source_reference(message)
     conclusion = raw.get("conclusion") or None  # Some clients send "" for "not yet".
     updated_at = parse_timestamp(raw.get("updated_at")) or parse_timestamp(raw.get("created_at"))

@@ -12,7 +12,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from forge_status_pipeline.config import DownstreamRepo, ForgeConfig, GeneratorRepo
-from forge_status_pipeline.correlation import parse_source_reference, subject_line, to_workflow_run
+from forge_status_pipeline.correlation import (
+    head_commit_message,
+    parse_source_reference,
+    subject_line,
+    to_workflow_run,
+)
 from forge_status_pipeline.github import GitHubClient, RepoUnavailableError
 from forge_status_pipeline.models import UnavailableRepo, WorkflowRun
 
@@ -64,8 +69,7 @@ def _covers_lookback(lookback: int) -> Any:
     def enough(runs: list[dict[str, Any]]) -> bool:
         shas = set()
         for run in runs:
-            head_commit = run.get("head_commit") or {}
-            sha = parse_source_reference(head_commit.get("message")).forge_sha
+            sha = parse_source_reference(head_commit_message(run)).forge_sha
             if sha:
                 shas.add(sha)
         return len(shas) > lookback
@@ -82,21 +86,19 @@ def fetch_repo_runs(
             repo.owner, repo.name, enough=_covers_lookback(lookback), max_pages=max_pages
         )
         messages = _messages_for_headless_runs(client, repo, listing.runs)
-        runs = [
-            to_workflow_run(raw, repo, messages.get(raw.get("head_sha", "")))
-            for raw in listing.runs
-        ]
     except RepoUnavailableError as error:
         # A request skipped under a rate limit was already announced once by the client.
         level = logging.WARNING if error.sent else logging.INFO
         log.log(level, "could not read %s: %s", repo.full_name, error)
         return _unavailable(repo, error)
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         detail = client.redact(f"unexpected answer from GitHub: {error!r}")
         log.warning("could not read %s: %s", repo.full_name, detail)
         return _unavailable(repo, RepoUnavailableError("error", detail))
 
-    for warning in listing.warnings:
+    runs, skipped = _convert_runs(client, repo, listing.runs, messages)
+    warnings = listing.warnings + skipped
+    for warning in warnings:
         log.warning("%s", warning)
     if listing.renamed_to:
         log.warning("%s was renamed to %s; update the config", repo.full_name, listing.renamed_to)
@@ -113,8 +115,30 @@ def fetch_repo_runs(
         pages=listing.pages,
         complete=listing.complete,
         renamed_to=listing.renamed_to,
-        warnings=listing.warnings,
+        warnings=warnings,
     )
+
+
+def _convert_runs(
+    client: GitHubClient,
+    repo: DownstreamRepo,
+    raw_runs: list[dict[str, Any]],
+    messages: dict[str, str],
+) -> tuple[list[WorkflowRun], list[str]]:
+    """Convert each raw run; a malformed one is skipped with a warning, never the whole repo."""
+    runs: list[WorkflowRun] = []
+    skipped: list[str] = []
+    for raw in raw_runs:
+        try:
+            head_sha = raw.get("head_sha") if isinstance(raw, dict) else None
+            commit_message = messages.get(head_sha) if isinstance(head_sha, str) else None
+            runs.append(to_workflow_run(raw, repo, commit_message))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            run_id = raw.get("id") if isinstance(raw, dict) else None
+            skipped.append(
+                client.redact(f"{repo.full_name}: skipped malformed run {run_id!r}: {error!r}")
+            )
+    return runs, skipped
 
 
 def _messages_for_headless_runs(
@@ -122,7 +146,9 @@ def _messages_for_headless_runs(
 ) -> dict[str, str]:
     """Fetch the commit message of each sha whose runs came without ``head_commit``, once per sha."""
     wanted = {
-        run["head_sha"] for run in raw_runs if not run.get("head_commit") and run.get("head_sha")
+        run["head_sha"]
+        for run in raw_runs
+        if run.get("head_commit") is None and isinstance(run.get("head_sha"), str)
     }
     messages: dict[str, str] = {}
     for sha in sorted(wanted):

@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from forge_status_pipeline.config import InvalidSettingError
 from forge_status_pipeline.github_session import (
     CACHE_DIR_ENV_VAR,
     RequestStats,
@@ -118,6 +119,11 @@ class GitHubClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise InvalidSettingError(
+                f"API base URL {base_url!r} needs an http:// or https:// scheme; "
+                "check GITHUB_API_URL"
+            )
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._origin = _origin(self.base_url)

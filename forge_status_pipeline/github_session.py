@@ -36,11 +36,13 @@ COMPACT_JSON_SERIALIZER = SerializerPipeline(
 
 
 def default_cache_dir() -> Path:
-    """Pick the HTTP cache folder: ``$FORGE_STATUS_CACHE_DIR``, else under ``$DAGSTER_HOME`` or here."""
+    """Pick the cache folder: ``$FORGE_STATUS_CACHE_DIR``, else ``.forge-status-cache`` here.
+
+    It does not follow ``DAGSTER_HOME``, so the CLI and Dagster runs with or without a Dagster
+    home share the same cached responses and per-repo results.
+    """
     if os.environ.get(CACHE_DIR_ENV_VAR):
         return Path(os.environ[CACHE_DIR_ENV_VAR])
-    if os.environ.get("DAGSTER_HOME"):
-        return Path(os.environ["DAGSTER_HOME"]) / "forge-status-cache"
     return Path(".forge-status-cache")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
-from forge_status_pipeline.config import ForgeConfig
+from forge_status_pipeline.config import ForgeConfig, InvalidSettingError
 from forge_status_pipeline.fetch import (
     DEFAULT_CONCURRENCY,
     GeneratorCommit,
@@ -24,9 +24,16 @@ def current_time() -> datetime:
     """Return now in UTC, or ``$FORGE_STATUS_NOW`` (ISO 8601) for reproducible reports."""
     fixed = os.environ.get(NOW_ENV_VAR)
     if fixed:
-        parsed = datetime.fromisoformat(fixed.replace("Z", "+00:00"))
+        try:
+            parsed = datetime.fromisoformat(fixed.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidSettingError(
+                f"{NOW_ENV_VAR}={fixed!r} is not an ISO 8601 time; use e.g. 2025-12-16T02:10:00Z"
+            ) from None
         if parsed.tzinfo is None:
-            raise ValueError(f"{NOW_ENV_VAR}={fixed!r} has no time zone; add Z or an offset")
+            raise InvalidSettingError(
+                f"{NOW_ENV_VAR}={fixed!r} has no time zone; add Z or an offset"
+            )
         return parsed.astimezone(UTC)
     return datetime.now(UTC)
 

@@ -32,6 +32,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         "DAGSTER_HOME",
     ):
         monkeypatch.delenv(name, raising=False)
+    # Dagster's telemetry uploads to the internet; tests and their subprocesses never do.
+    monkeypatch.setenv("DAGSTER_DISABLE_TELEMETRY", "1")
     # A default that would reach the internet fails loudly instead.
     monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9/unset-in-test")
     monkeypatch.setenv("FORGE_STATUS_CACHE_DIR", str(tmp_path / "cache"))

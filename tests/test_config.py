@@ -99,3 +99,20 @@ def test_config_workflow_filter() -> None:
     assert repo.counts_workflow(".github/workflows/ci.yml")
     assert not repo.counts_workflow(".github/workflows/docs.yml")
     assert not repo.counts_workflow(None)
+
+
+def test_config_rejects_repeated_sram_label() -> None:
+    second = VALID_ENTRY.replace("name: chip-a", "name: chip-b")
+    with pytest.raises(ConfigError) as caught:
+        parse("repos:\n" + VALID_ENTRY + second)
+
+    message = str(caught.value)
+    assert message.startswith("repos.yaml:10: ")
+    assert "field 'sram' repeats 'u8b3k' of repos[0]" in message
+
+
+def test_config_rejects_empty_workflow_list() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse("repos:\n" + VALID_ENTRY + "    workflows: []\n")
+
+    assert "field 'workflows'" in str(caught.value)

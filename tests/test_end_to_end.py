@@ -239,3 +239,59 @@ def test_shipped_schema_is_current() -> None:
     shipped = Path(__file__).parent.parent / "forge_status_pipeline" / "status.schema.json"
     # Regenerate with: uv run forge-status schema > forge_status_pipeline/status.schema.json
     assert shipped.read_text() == status_schema()
+
+
+def test_status_output_kept_when_nothing_read(
+    github_server: GitHubReplayServer, tmp_path: Path, config_copy: Path
+) -> None:
+    github_server.inject(r"/actions/runs", status=404, times=None)
+    env = pipeline_env(github_server, tmp_path, config_copy)
+    target = tmp_path / "status.json"
+    target.write_text("the last good report")
+    result = CliRunner().invoke(main, ["status", "--format", "json", "-o", str(target)], env=env)
+
+    assert result.exit_code == 1
+    assert target.read_text() == "the last good report"
+
+
+@pytest.mark.parametrize(
+    ("env_name", "value", "message"),
+    [
+        ("FORGE_STATUS_NOW", "yesterday", "FORGE_STATUS_NOW='yesterday' is not an ISO 8601 time"),
+        ("FORGE_STATUS_NOW", "2025-12-16T02:10:00", "has no time zone"),
+        ("GITHUB_API_URL", "127.0.0.1:9", "needs an http:// or https:// scheme"),
+    ],
+)
+def test_invalid_setting_one_line_error(
+    tmp_path: Path, config_copy: Path, env_name: str, value: str, message: str
+) -> None:
+    result = CliRunner().invoke(
+        main, ["status", "--config", str(config_copy)], env={env_name: value}
+    )
+
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_unwritable_site_dir_one_line_error(
+    github_server: GitHubReplayServer, tmp_path: Path, config_copy: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    env = pipeline_env(github_server, tmp_path, config_copy)
+    result = CliRunner().invoke(main, ["site", "--site-dir", str(blocker / "site")], env=env)
+
+    assert result.exit_code == 1
+    assert "cannot access" in result.stderr
+    assert "check the path and its permissions" in result.stderr
+
+
+def test_site_files_readable_by_all(
+    github_server: GitHubReplayServer, tmp_path: Path, config_copy: Path
+) -> None:
+    env = pipeline_env(github_server, tmp_path, config_copy)
+    result = CliRunner().invoke(main, ["site"], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "site" / "index.html").stat().st_mode & 0o777 == 0o644

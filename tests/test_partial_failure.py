@@ -6,6 +6,7 @@ cells taken out. Columns there: 0p5x0p5 (u8b3k), 0p5x1 (u8b8k), 1x0p5 (u8b9k), 1
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,9 +14,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from snapshot_data import raw_runs
 
 from forge_status_pipeline.cli import main
 from forge_status_pipeline.config import ForgeConfig
+from forge_status_pipeline.fetch import fetch_repo_runs
 from forge_status_pipeline.github import GitHubClient
 from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.pipeline import refresh_report
@@ -259,3 +262,26 @@ def test_cli_all_repos_failing(github_server: GitHubReplayServer) -> None:
     assert "no downstream repo could be read" in result.stderr
     for repo in REPOS:
         assert f"warning: {repo} unavailable (not_found)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "head_commit",
+    [{"message": 7, "timestamp": "2025-12-16T01:00:00Z"}, "x", ["not", "an", "object"]],
+    ids=["message-not-text", "head-commit-string", "head-commit-list"],
+)
+def test_malformed_run_skipped_not_repo(
+    github_server: GitHubReplayServer, config: ForgeConfig, tmp_path: Path, head_commit: object
+) -> None:
+    repo = config.repos[0]
+    runs = copy.deepcopy(raw_runs(repo.full_name))
+    broken_id = runs[0]["id"]
+    runs[0]["head_commit"] = head_commit
+    github_server.set_runs(repo.owner, repo.name, runs)
+    client = GitHubClient(github_server.url, cache_dir=tmp_path / "cache")
+
+    result = fetch_repo_runs(client, repo)
+
+    assert result.available
+    assert len(result.runs) == len(runs) - 1
+    assert broken_id not in {run.run_id for run in result.runs}
+    assert any(f"skipped malformed run {broken_id}" in warning for warning in result.warnings)

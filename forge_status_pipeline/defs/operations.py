@@ -127,7 +127,12 @@ def _record_history(
     recorded = record_report(path, report)
     if recorded.problem is not None:
         context.log.warning(baseline_message(recorded.problem))
-    context.log.info("recorded the report of %s; %d entries", report.generated_at, recorded.entries)
+    context.log.info(
+        "recorded the report of %s; history has %d entries (max %d)",
+        report.generated_at,
+        recorded.entries,
+        MAX_ENTRIES,
+    )
     return MaterializeResult(
         asset_key=HISTORY_KEY,
         metadata={

@@ -8,7 +8,12 @@ from pathlib import Path
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
-from forge_status_pipeline.config import ForgeConfig, default_config_path, load_config
+from forge_status_pipeline.config import (
+    ForgeConfig,
+    InvalidSettingError,
+    default_config_path,
+    load_config,
+)
 from forge_status_pipeline.fetch import DEFAULT_CONCURRENCY
 from forge_status_pipeline.github import DEFAULT_API_URL, GitHubClient, default_cache_dir
 from forge_status_pipeline.site import default_site_dir
@@ -50,11 +55,22 @@ class ForgeStatusPaths(ConfigurableResource):  # type: ignore[type-arg]
         return Path(self.site_dir) if self.site_dir else default_site_dir()
 
 
+def _concurrency_from_env() -> int:
+    value = os.environ.get("FORGE_STATUS_CONCURRENCY")
+    if not value:
+        return DEFAULT_CONCURRENCY
+    if not value.isdigit() or not 1 <= int(value) <= 32:
+        raise InvalidSettingError(
+            f"FORGE_STATUS_CONCURRENCY={value!r} is not a whole number from 1 to 32"
+        )
+    return int(value)
+
+
 def github_resource_from_env() -> GitHubResource:
     """Build the GitHub resource so the token is read through EnvVar at run time, never stored."""
     token_var = next((name for name in ("GITHUB_TOKEN", "GH_TOKEN") if os.environ.get(name)), None)
     return GitHubResource(
         api_url=os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
         token=EnvVar(token_var) if token_var else None,
-        concurrency=int(os.environ.get("FORGE_STATUS_CONCURRENCY") or DEFAULT_CONCURRENCY),
+        concurrency=_concurrency_from_env(),
     )

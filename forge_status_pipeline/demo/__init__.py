@@ -13,15 +13,25 @@ SNAPSHOT_DIR = Path(__file__).parent / "github-snapshot"
 SNAPSHOT_NOW = "2025-12-16T02:10:00Z"
 
 
+DEMO_CONFIG = Path(__file__).parent / "downstream_repos.yaml"
+# The demo keeps its Dagster home and caches apart from real runs in the same folder, so neither
+# sees the other's results. Only the site goes where a real run would put it.
+DEMO_STATE_DIR = Path(".forge-status-demo")
+
+
 def demo_environment(api_url: str, *, base: dict[str, str] | None = None) -> dict[str, str]:
     """Return an environment that points the pipeline at ``api_url`` and contains no GitHub token."""
     env = dict(os.environ if base is None else base)
-    for name in ("GITHUB_TOKEN", "GH_TOKEN"):
+    for name in ("GITHUB_TOKEN", "GH_TOKEN", "SLACK_WEBHOOK_URL", "DISCORD_WEBHOOK_URL"):
         env.pop(name, None)
+    state_dir = DEMO_STATE_DIR.resolve()
     env["GITHUB_API_URL"] = api_url
-    env.setdefault("FORGE_STATUS_NOW", SNAPSHOT_NOW)
-    env.setdefault("DAGSTER_HOME", str(Path(".dagster").resolve()))
-    env.setdefault("FORGE_STATUS_CACHE_DIR", str(Path(".forge-status-cache").resolve()))
+    env["FORGE_STATUS_CONFIG"] = str(DEMO_CONFIG)
+    env["FORGE_STATUS_NOW"] = SNAPSHOT_NOW
+    env["DAGSTER_HOME"] = str(state_dir / "dagster")
+    env["FORGE_STATUS_CACHE_DIR"] = str(state_dir / "cache")
+    # Dagster's telemetry would otherwise try to upload from a demo meant to run offline.
+    env["DAGSTER_DISABLE_TELEMETRY"] = "1"
     return env
 
 
@@ -41,5 +51,9 @@ def materialize_command() -> list[str]:
 
 
 def run_materialize(env: dict[str, str]) -> int:
-    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    home = Path(env["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    instance_file = home / "dagster.yaml"
+    if not instance_file.exists():
+        instance_file.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     return subprocess.run(materialize_command(), env=env, check=False).returncode
