@@ -207,14 +207,24 @@ def fetch_generator_commits(
     shas: Iterable[str],
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
+    failures: list[str] | None = None,
 ) -> dict[str, GeneratorCommit]:
-    """Fetch each generator commit's subject once; commits never change, so the cache keeps them."""
+    """Fetch each generator commit's subject once; commits never change, so the cache keeps them.
+
+    A commit that could not be read (not one GitHub reports missing) is described in ``failures``,
+    so the report can say its subject is absent for that reason.
+    """
 
     def fetch(sha: str) -> GeneratorCommit | None:
         try:
             commit = client.get_commit(generator.owner, generator.name, sha)
         except RepoUnavailableError as error:
             log.warning("could not read generator commit %s: %s", sha[:7], error)
+            if failures is not None:
+                failures.append(
+                    f"{generator.full_name}: could not read commit {sha[:7]} ({error.reason}); "
+                    "its subject is missing"
+                )
             return None
         if commit is None:
             log.info("generator commit %s not found in %s", sha[:7], generator.full_name)

@@ -39,13 +39,19 @@ def current_time() -> datetime:
 
 
 def generator_commits_for(
-    client: GitHubClient, config: ForgeConfig, results: list[RepoRuns], concurrency: int
+    client: GitHubClient,
+    config: ForgeConfig,
+    results: list[RepoRuns],
+    concurrency: int,
+    failures: list[str] | None = None,
 ) -> dict[str, GeneratorCommit]:
     """Fetch the subject of every generator commit the runs name, if the generator is configured."""
     if config.generator is None:
         return {}
     shas = {run.forge_sha for result in results for run in result.runs if run.forge_sha}
-    return fetch_generator_commits(client, config.generator, shas, concurrency=concurrency)
+    return fetch_generator_commits(
+        client, config.generator, shas, concurrency=concurrency, failures=failures
+    )
 
 
 def refresh_report(
@@ -57,7 +63,12 @@ def refresh_report(
 ) -> StatusReport:
     """Fetch every configured repo and build the report."""
     results = fetch_all_runs(client, config, concurrency=concurrency)
-    commits = generator_commits_for(client, config, results, concurrency)
+    failures: list[str] = []
+    commits = generator_commits_for(client, config, results, concurrency, failures)
     return build_report(
-        config, results, generated_at=now or current_time(), generator_commits=commits
+        config,
+        results,
+        generated_at=now or current_time(),
+        generator_commits=commits,
+        extra_warnings=sorted(failures),
     )

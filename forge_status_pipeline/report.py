@@ -97,6 +97,7 @@ def build_report(
     *,
     generated_at: datetime,
     generator_commits: Mapping[str, GeneratorCommit] | None = None,
+    extra_warnings: Sequence[str] = (),
 ) -> StatusReport:
     """Build the status report from every repo's fetch result (one per configured repo)."""
     by_repo = {result.repo.full_name: result for result in results}
@@ -119,6 +120,7 @@ def build_report(
     _mark_regressions(revisions, config.repos)
 
     warnings = [warning for result in results for warning in result.warnings]
+    warnings.extend(extra_warnings)
     for result in results:
         if result.renamed_to:
             warnings.append(

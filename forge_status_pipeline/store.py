@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -52,19 +53,32 @@ class StateStore:
         except (FileNotFoundError, ValidationError, ValueError):
             return None
 
-    def save_generator_commits(self, commits: dict[str, GeneratorCommit]) -> None:
-        lines = {sha: {"subject": c.subject, "html_url": c.html_url} for sha, c in commits.items()}
-        write_atomic(self.root / "generator_commits.json", json.dumps(lines, sort_keys=True))
+    def save_generator_commits(
+        self, commits: dict[str, GeneratorCommit], failures: list[str] | None = None
+    ) -> None:
+        entries = {
+            sha: {"subject": c.subject, "html_url": c.html_url} for sha, c in commits.items()
+        }
+        data = {"commits": entries, "failures": failures or []}
+        write_atomic(self.root / "generator_commits.json", json.dumps(data, sort_keys=True))
 
-    def load_generator_commits(self) -> dict[str, GeneratorCommit]:
+    def _load_generator_data(self) -> dict[str, Any]:
         try:
             data = json.loads((self.root / "generator_commits.json").read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             return {}
+        return data if isinstance(data, dict) else {}
+
+    def load_generator_commits(self) -> dict[str, GeneratorCommit]:
+        entries = self._load_generator_data().get("commits") or {}
         return {
             sha: GeneratorCommit(sha, entry.get("subject"), entry.get("html_url"))
-            for sha, entry in data.items()
+            for sha, entry in entries.items()
         }
+
+    def load_generator_commit_failures(self) -> list[str]:
+        """Return why some generator commits could not be read in the last correlation."""
+        return [str(item) for item in self._load_generator_data().get("failures") or []]
 
     def save_report(self, report: StatusReport) -> Path:
         path = self.root / "report.json"

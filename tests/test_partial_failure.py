@@ -285,3 +285,21 @@ def test_malformed_run_skipped_not_repo(
     assert len(result.runs) == len(runs) - 1
     assert broken_id not in {run.run_id for run in result.runs}
     assert any(f"skipped malformed run {broken_id}" in warning for warning in result.warnings)
+
+
+def test_unread_generator_commits_warned(
+    github_server: GitHubReplayServer, config: ForgeConfig, tmp_path: Path
+) -> None:
+    github_server.inject(r"/repos/mithro/gf180mcu-sram-forge/commits/", status=500, times=None)
+    client = GitHubClient(
+        github_server.url, cache_dir=tmp_path / "cache", sleep=lambda _seconds: None
+    )
+
+    report = refresh_report(config, client)
+
+    # The 11 commits GitHub has could not be read; the missing e87527f answers 500 here too.
+    unread = [warning for warning in report.warnings if "could not read commit" in warning]
+    assert len(unread) == 12
+    assert all(revision.subject is None for revision in report.revisions)
+    assert any("could not read commit ce7b0f5 (unreachable)" in warning for warning in unread)
+    assert not report.unavailable

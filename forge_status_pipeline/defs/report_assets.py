@@ -79,6 +79,7 @@ def build_report_assets(config: ForgeConfig) -> AssetsDefinition:
                 results,
                 generated_at=current_time(),
                 generator_commits=store.load_generator_commits(),
+                extra_warnings=store.load_generator_commit_failures(),
             )
             store.save_report(report)
             yield MaterializeResult(asset_key=REPORT_KEY, metadata=_report_metadata(report))
@@ -90,12 +91,17 @@ def _correlate(
     config: ForgeConfig, results: list[RepoRuns], github: GitHubResource, store: StateStore
 ) -> MaterializeResult:  # type: ignore[type-arg]
     commits = {}
+    failures: list[str] = []
     if config.generator is not None:
         shas = {run.forge_sha for result in results for run in result.runs if run.forge_sha}
         commits = fetch_generator_commits(
-            github.client(), config.generator, shas, concurrency=github.concurrency
+            github.client(),
+            config.generator,
+            shas,
+            concurrency=github.concurrency,
+            failures=failures,
         )
-    store.save_generator_commits(commits)
+    store.save_generator_commits(commits, sorted(failures))
     runs = [run for result in results for run in result.runs]
     return MaterializeResult(
         asset_key=CORRELATED_KEY,
