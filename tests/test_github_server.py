@@ -369,17 +369,22 @@ def test_inject_delay_causes_timeout(server: GitHubReplayServer) -> None:
 
 
 def test_latency_applies_concurrently() -> None:
-    with GitHubReplayServer(SNAPSHOT, latency=0.3) as replay:
-        started = time.monotonic()
+    # Each answer's time in the server is [ready - elapsed, ready]. A server that slept one
+    # request at a time would give four intervals with no instant in common.
+    intervals: list[tuple[float, float]] = []
+    with GitHubReplayServer(SNAPSHOT, latency=1.0) as replay:
+        replay.on_request(
+            lambda record: intervals.append((time.monotonic() - record.elapsed, time.monotonic()))
+        )
         threads = [threading.Thread(target=get, args=(replay, "/rate_limit")) for _ in range(4)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        elapsed = time.monotonic() - started
-        assert elapsed >= 0.3
-        assert elapsed < 1.0
-        assert all(record.elapsed >= 0.3 for record in replay.requests)
+
+    assert len(intervals) == 4
+    assert max(start for start, _end in intervals) < min(end for _start, end in intervals)
+    assert all(end - start >= 1.0 for start, end in intervals)
 
 
 def test_rename_redirects_with_301(server: GitHubReplayServer) -> None:
