@@ -232,10 +232,16 @@ def demo(snapshot: Path | None) -> None:
     with GitHubReplayServer(snapshot or SNAPSHOT_DIR) as server:
         click.echo(f"serving the GitHub snapshot at {server.url}", err=True)
         env = demo_environment(server.url)
-        code = run_materialize(env)
+        click.echo(
+            "running: dagster asset materialize -m forge_status_pipeline.definitions", err=True
+        )
+        completed = run_materialize(env)
         click.echo(f"{len(server.requests)} requests answered by the snapshot server", err=True)
-    if code != 0:
-        raise click.ClickException(f"dagster asset materialize failed with exit code {code}")
+    if completed.returncode != 0:
+        click.echo(completed.stderr[-5000:], err=True)
+        raise click.ClickException(
+            f"dagster asset materialize failed with exit code {completed.returncode}"
+        )
     site_dir = default_site_dir()
     click.echo((site_dir / "status.txt").read_text(encoding="utf-8"), nl=False)
     click.echo(f"site written to {site_dir.resolve()}/index.html", err=True)

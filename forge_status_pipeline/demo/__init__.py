@@ -50,10 +50,13 @@ def materialize_command() -> list[str]:
     ]
 
 
-def run_materialize(env: dict[str, str]) -> int:
+def run_materialize(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run every asset once with ``env``; Dagster's own log is kept in the result, not printed."""
     home = Path(env["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     instance_file = home / "dagster.yaml"
     if not instance_file.exists():
         instance_file.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-    return subprocess.run(materialize_command(), env=env, check=False).returncode
+    return subprocess.run(
+        materialize_command(), env=env, capture_output=True, text=True, check=False
+    )
