@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,6 +21,7 @@ from click.testing import CliRunner
 from forge_status_pipeline.cli import main
 from forge_status_pipeline.config import parse_config
 from forge_status_pipeline.correlation import parse_timestamp
+from forge_status_pipeline.demo import materialize_command
 from forge_status_pipeline.github import GitHubClient
 from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.pipeline import refresh_report
@@ -173,17 +173,7 @@ def dagster_environment(tmp_path: Path, config_path: Path, server_url: str) -> d
 
 def dagster_status_json(tmp_path: Path, config_path: Path, server_url: str) -> dict[str, Any]:
     """Materialize every asset in a subprocess and return the status.json it wrote."""
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "asset",
-        "materialize",
-        "-m",
-        "forge_status_pipeline.definitions",
-        "--select",
-        "*",
-    ]
+    command = materialize_command()
     env = dagster_environment(tmp_path, config_path, server_url)
     completed = subprocess.run(
         command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False

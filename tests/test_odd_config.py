@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from odd_data import dagster_environment
 
 from forge_status_pipeline.cli import main
+from forge_status_pipeline.demo import materialize_command
 from forge_status_pipeline.testing.github_server import GitHubReplayServer
 
 ENTRY = """\
@@ -120,17 +121,7 @@ def test_broken_config_stops_dagster(
 def test_broken_config_materialize_sends_nothing(tmp_path: Path) -> None:
     _case, content, line, fragment = BROKEN_CONFIGS[1]
     path = _write(tmp_path, "unknown-key", content)
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "asset",
-        "materialize",
-        "-m",
-        "forge_status_pipeline.definitions",
-        "--select",
-        "*",
-    ]
+    command = materialize_command()
     with GitHubReplayServer() as server:
         env = dagster_environment(tmp_path, path, server.url)
         completed = subprocess.run(
