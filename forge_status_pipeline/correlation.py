@@ -22,7 +22,7 @@ _WORKFLOW_RUN = re.compile(
 
 @dataclass(frozen=True)
 class SourceReference:
-    """What a downstream commit message says about the generator commit it came from."""
+    """The generator commit and workflow run that a downstream commit message names."""
 
     forge_sha: str | None
     forge_run_url: str | None
@@ -73,7 +73,7 @@ def to_workflow_run(
 ) -> WorkflowRun:
     """Convert one run of the runs list into a WorkflowRun.
 
-    ``commit_message`` stands in for ``head_commit.message`` when the runs list had no head commit.
+    ``commit_message`` replaces ``head_commit.message`` when the runs list had no head commit.
     """
     head_commit = raw.get("head_commit") or {}
     if not isinstance(head_commit, dict):

@@ -200,7 +200,7 @@ class ForgeRevision(BaseModel):
 
 
 class RepoStatus(BaseModel):
-    """How reading one configured repo went, and its newest activity."""
+    """The outcome of reading one configured repo, with its newest activity."""
 
     repo: str
     sram: str

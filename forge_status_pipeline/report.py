@@ -27,7 +27,7 @@ def deciding_runs(runs: Sequence[WorkflowRun], repo: DownstreamRepo) -> list[Wor
     """Pick the runs that decide ``repo``'s cell: the newest run of each counted workflow.
 
     Only runs on the repo's default branch from a push, a manual dispatch or a schedule count.
-    Workflows are told apart by id or file path, since GitHub replaces a workflow's display name
+    Workflows are distinguished by id or file path, since GitHub replaces a workflow's display name
     with its path when it fails to start.
     """
     newest: dict[str, WorkflowRun] = {}

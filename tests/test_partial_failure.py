@@ -297,7 +297,7 @@ def test_unread_generator_commits_warned(
 
     report = refresh_report(config, client)
 
-    # The 11 commits GitHub has could not be read; the missing e87527f answers 500 here too.
+    # The 11 commits GitHub has could not be read; the missing e87527f returns 500 here too.
     unread = [warning for warning in report.warnings if "could not read commit" in warning]
     assert len(unread) == 12
     assert all(revision.subject is None for revision in report.revisions)

@@ -59,7 +59,7 @@ def verdict_result(verdict: Verdict, check_name: str) -> AssetCheckResult:
 
 
 def build_report_checks() -> list[AssetChecksDefinition]:
-    """The four report checks, evaluated in one step since each reads the same report file.
+    """Build the four report checks, evaluated in one step since each reads the same report file.
 
     Each can still be run on its own from the UI: the step evaluates only the selected checks.
     """

@@ -15,7 +15,7 @@ SNAPSHOT_NOW = "2025-12-16T02:10:00Z"
 
 DEMO_CONFIG = Path(__file__).parent / "downstream_repos.yaml"
 # The demo keeps its Dagster home and caches apart from real runs in the same folder, so neither
-# sees the other's results. Only the site goes where a real run would put it.
+# reads the other's results. Only the site goes where a real run would put it.
 DEMO_STATE_DIR = Path(".forge-status-demo")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wcwidth import iter_graphemes, wcswidth
 
-from forge_status_pipeline.models import RevisionCell, StatusReport
+from forge_status_pipeline.models import ForgeRevision, RevisionCell, StatusReport
 from forge_status_pipeline.render.text import (
     STATE_MARKS,
     format_age,
@@ -57,6 +57,17 @@ def _cell_words(cell: RevisionCell) -> str:
     return f"{words} REGRESSION" if cell.regression else words
 
 
+def _revision_colour_state(revision: ForgeRevision) -> str:
+    """Pick the state whose colour a revision's heading gets; "" leaves it uncoloured."""
+    if any(cell.state == "failing" for cell in revision.cells):
+        return "failing"
+    if revision.pending:
+        return "pending"
+    if revision.all_passing:
+        return "passing"
+    return ""
+
+
 def render_terminal(
     report: StatusReport, *, width: int = 80, colour: bool = False, max_revisions: int = 10
 ) -> str:
@@ -98,11 +109,7 @@ def render_terminal(
     # and the mark.
     sram_width = max(4, min(sram_width, max(8, width // 3), width - 6 - words_width))
     for revision in shown_revisions:
-        state = (
-            "failing"
-            if any(c.state == "failing" for c in revision.cells)
-            else ("pending" if revision.pending else ("passing" if revision.all_passing else ""))
-        )
+        state = _revision_colour_state(revision)
         summary = revision_summary(revision.passing, revision.total, revision.pending)
         heading = f"{revision.short_sha} ({format_age(revision.timestamp, now)})"
         gap = width - display_width(heading) - display_width(summary)

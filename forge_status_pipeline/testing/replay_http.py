@@ -155,7 +155,7 @@ class _ReplayHTTPServer(ThreadingHTTPServer):
 
 
 class _ReplayHandler(BaseHTTPRequestHandler):
-    # Send small answers at once instead of waiting for the client's delayed ACK (about 40 ms).
+    # Send small responses at once instead of waiting for the client's delayed ACK (about 40 ms).
     disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
     server: _ReplayHTTPServer
