@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from forge_status_pipeline.demo import SNAPSHOT_DIR, SNAPSHOT_NOW, materialize_command
+from forge_status_pipeline.demo import SNAPSHOT_DIR, materialize_command, pipeline_environment
 from forge_status_pipeline.testing.generate import serve_generated
 from forge_status_pipeline.testing.github_server import GitHubReplayServer
 
@@ -39,19 +39,7 @@ def timed_run(command: list[str], env: dict[str, str]) -> float:
 
 
 def fresh_env(server: GitHubReplayServer, config_path: Path, work: Path) -> dict[str, str]:
-    work.mkdir(parents=True)
-    (work / "dagster").mkdir()
-    (work / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
-    env.update(
-        GITHUB_API_URL=server.url,
-        FORGE_STATUS_CONFIG=str(config_path),
-        FORGE_STATUS_CACHE_DIR=str(work / "cache"),
-        FORGE_STATUS_SITE_DIR=str(work / "site"),
-        FORGE_STATUS_NOW=SNAPSHOT_NOW,
-        DAGSTER_HOME=str(work / "dagster"),
-    )
-    return env
+    return pipeline_environment(server.url, config_path, work, site_dir=work / "site")
 
 
 def measure(name: str, server: GitHubReplayServer, config_path: Path, repeat: int) -> None:

@@ -30,6 +30,7 @@ from forge_status_pipeline.fetch import GeneratorCommit, RepoRuns
 from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.render.html import render_html
 from forge_status_pipeline.report import build_report
+from forge_status_pipeline.testing.browser import CHROMIUM, CHROMIUM_ARGS
 from forge_status_pipeline.testing.generate import (
     DEFAULT_NOW,
     GENERATOR_NAME,
@@ -39,15 +40,6 @@ from forge_status_pipeline.testing.generate import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 READY_SCRIPT = "performance.getEntriesByName('page-ready')[0].startTime"
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -21,7 +20,7 @@ from click.testing import CliRunner
 from forge_status_pipeline.cli import main
 from forge_status_pipeline.config import parse_config
 from forge_status_pipeline.correlation import parse_timestamp
-from forge_status_pipeline.demo import materialize_command
+from forge_status_pipeline.demo import materialize_command, pipeline_environment
 from forge_status_pipeline.github import GitHubClient
 from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.pipeline import refresh_report
@@ -153,22 +152,11 @@ def cli_status(config_path: Path, server_url: str, *args: str) -> tuple[int, str
 
 
 def dagster_environment(tmp_path: Path, config_path: Path, server_url: str) -> dict[str, str]:
-    """Return an environment that keeps a Dagster run's files in ``tmp_path``."""
-    env = {
-        key: value for key, value in os.environ.items() if key not in ("GITHUB_TOKEN", "GH_TOKEN")
-    }
-    env.update(
-        {
-            "GITHUB_API_URL": server_url,
-            "FORGE_STATUS_CONFIG": str(config_path),
-            "FORGE_STATUS_CACHE_DIR": str(tmp_path / "dagster-cache"),
-            "FORGE_STATUS_SITE_DIR": str(tmp_path / "dagster-site"),
-            "FORGE_STATUS_NOW": FIXED_NOW,
-            "DAGSTER_HOME": str(tmp_path / "dagster-home"),
-        }
+    """Return an environment that keeps a Dagster run's files in ``tmp_path / "dagster"``."""
+    work_dir = tmp_path / "dagster"
+    return pipeline_environment(
+        server_url, config_path, work_dir, site_dir=work_dir / "site", now=FIXED_NOW
     )
-    (tmp_path / "dagster-home").mkdir(exist_ok=True)
-    return env
 
 
 def dagster_status_json(tmp_path: Path, config_path: Path, server_url: str) -> dict[str, Any]:
@@ -179,7 +167,7 @@ def dagster_status_json(tmp_path: Path, config_path: Path, server_url: str) -> d
         command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
-    text = (tmp_path / "dagster-site" / "status.json").read_text(encoding="utf-8")
+    text = (tmp_path / "dagster" / "site" / "status.json").read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from snapshot_data import raw_runs
 
 from forge_status_pipeline.cli import main
 from forge_status_pipeline.config import ForgeConfig
-from forge_status_pipeline.demo import SNAPSHOT_NOW, materialize_command
+from forge_status_pipeline.demo import materialize_command, pipeline_environment
 from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.testing.github_server import GitHubReplayServer
 
@@ -41,19 +40,7 @@ def report_pairs(report: StatusReport) -> dict[str, set[tuple[str, str]]]:
 
 
 def pipeline_env(server: GitHubReplayServer, tmp_path: Path, config_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "GITHUB_API_URL": server.url,
-            "FORGE_STATUS_CONFIG": str(config_path),
-            "FORGE_STATUS_CACHE_DIR": str(tmp_path / "cache"),
-            "FORGE_STATUS_SITE_DIR": str(tmp_path / "site"),
-            "FORGE_STATUS_NOW": SNAPSHOT_NOW,
-            "DAGSTER_HOME": str(tmp_path / "dagster-home"),
-        }
-    )
-    (tmp_path / "dagster-home").mkdir(exist_ok=True)
-    return env
+    return pipeline_environment(server.url, config_path, tmp_path, site_dir=tmp_path / "site")
 
 
 def test_snapshot_has_twelve_generator_shas(config: ForgeConfig) -> None:

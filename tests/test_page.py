@@ -28,16 +28,8 @@ from forge_status_pipeline.github import GitHubClient
 from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.pipeline import refresh_report
 from forge_status_pipeline.render.html import render_html
+from forge_status_pipeline.testing.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWER_TIME = NOW + timedelta(hours=1)
 CELL_STATES = {
     "c-p": "passing",

@@ -19,20 +19,45 @@ DEMO_CONFIG = Path(__file__).parent / "downstream_repos.yaml"
 DEMO_STATE_DIR = Path(".forge-status-demo")
 
 
-def demo_environment(api_url: str, *, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Return an environment that points the pipeline at ``api_url`` and contains no GitHub token."""
+def pipeline_environment(
+    api_url: str,
+    config_path: Path,
+    work_dir: Path,
+    *,
+    site_dir: Path | None = None,
+    now: str = SNAPSHOT_NOW,
+    base: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Prepare ``work_dir`` and return an environment that runs the pipeline against ``api_url``.
+
+    The environment contains no GitHub token or webhook URL, keeps the caches and a Dagster home
+    (telemetry off) in ``work_dir``, and fixes the clock at ``now``. The site goes to ``site_dir``,
+    or where ``base`` already puts it.
+    """
     env = dict(os.environ if base is None else base)
     for name in ("GITHUB_TOKEN", "GH_TOKEN", "SLACK_WEBHOOK_URL", "DISCORD_WEBHOOK_URL"):
         env.pop(name, None)
-    state_dir = DEMO_STATE_DIR.resolve()
+    dagster_home = work_dir / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    instance_file = dagster_home / "dagster.yaml"
+    if not instance_file.exists():
+        instance_file.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+
     env["GITHUB_API_URL"] = api_url
-    env["FORGE_STATUS_CONFIG"] = str(DEMO_CONFIG)
-    env["FORGE_STATUS_NOW"] = SNAPSHOT_NOW
-    env["DAGSTER_HOME"] = str(state_dir / "dagster")
-    env["FORGE_STATUS_CACHE_DIR"] = str(state_dir / "cache")
-    # Dagster's telemetry would otherwise try to upload from a demo meant to run offline.
+    env["FORGE_STATUS_CONFIG"] = str(config_path)
+    env["FORGE_STATUS_NOW"] = now
+    env["DAGSTER_HOME"] = str(dagster_home)
+    env["FORGE_STATUS_CACHE_DIR"] = str(work_dir / "cache")
+    # Dagster's telemetry would otherwise try to upload from a run meant to stay offline.
     env["DAGSTER_DISABLE_TELEMETRY"] = "1"
+    if site_dir is not None:
+        env["FORGE_STATUS_SITE_DIR"] = str(site_dir)
     return env
+
+
+def demo_environment(api_url: str) -> dict[str, str]:
+    """Return the demo's environment: the bundled config, with its state in ``DEMO_STATE_DIR``."""
+    return pipeline_environment(api_url, DEMO_CONFIG, DEMO_STATE_DIR.resolve())
 
 
 def materialize_command() -> list[str]:
@@ -52,11 +77,6 @@ def materialize_command() -> list[str]:
 
 def run_materialize(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run every asset once with ``env``; Dagster's own log is kept in the result, not printed."""
-    home = Path(env["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    instance_file = home / "dagster.yaml"
-    if not instance_file.exists():
-        instance_file.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     return subprocess.run(
         materialize_command(), env=env, capture_output=True, text=True, check=False
     )

@@ -1,0 +1,17 @@
+"""How the page tests and the page benchmark start Debian's Chromium headless."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Running as root needs --no-sandbox. The other flags stop Chromium's own background requests
+# (updates, sync, field trials), since the page must be measured and tested with no network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
