@@ -73,11 +73,13 @@ def _mark_regressions(revisions: list[ForgeRevision], repos: Sequence[Downstream
     Walks oldest to newest. Cancelled, skipped and unfinished builds prove nothing either way, so
     they neither break nor reset the comparison.
     """
+    # Looked up once, so the walk stays linear in repos × revisions.
+    cells_by_repo = [{cell.repo: cell for cell in revision.cells} for revision in revisions]
     for repo in repos:
         last_conclusive: CellState | None = None
         last_passing_sha: str | None = None
-        for revision in reversed(revisions):
-            cell = revision.cell(repo.full_name)
+        for revision, cells in zip(reversed(revisions), reversed(cells_by_repo), strict=True):
+            cell = cells.get(repo.full_name)
             if cell is None:
                 continue
             if cell.state == "failing":
