@@ -92,7 +92,7 @@ def fetch_repo_runs(
         log.log(level, "could not read %s: %s", repo.full_name, error)
         return _unavailable(repo, error)
     except (ValueError, KeyError, TypeError, AttributeError) as error:
-        detail = client.redact(f"unexpected answer from GitHub: {error!r}")
+        detail = client.redact(f"unexpected response from GitHub: {error!r}")
         log.warning("could not read %s: %s", repo.full_name, detail)
         return _unavailable(repo, RepoUnavailableError("error", detail))
 
@@ -145,13 +145,13 @@ def _messages_for_headless_runs(
     client: GitHubClient, repo: DownstreamRepo, raw_runs: list[dict[str, Any]]
 ) -> dict[str, str]:
     """Fetch the commit message of each sha whose runs came without ``head_commit``, once per sha."""
-    wanted = {
+    headless_shas = {
         run["head_sha"]
         for run in raw_runs
         if run.get("head_commit") is None and isinstance(run.get("head_sha"), str)
     }
     messages: dict[str, str] = {}
-    for sha in sorted(wanted):
+    for sha in sorted(headless_shas):
         commit = client.get_commit(repo.owner, repo.name, sha)
         if commit is not None:
             messages[sha] = str(commit.get("commit", {}).get("message") or "")
@@ -212,7 +212,7 @@ def fetch_generator_commits(
     """Fetch each generator commit's subject once; commits never change, so the cache keeps them.
 
     A commit that could not be read (not one GitHub reports missing) is described in ``failures``,
-    so the report can say its subject is absent for that reason.
+    so the report can explain why its subject is absent.
     """
 
     def fetch(sha: str) -> GeneratorCommit | None:

@@ -155,7 +155,7 @@ class RecordedReport:
 def record_report(path: Path, report: StatusReport, *, limit: int = MAX_ENTRIES) -> RecordedReport:
     """Add ``report`` to the history at ``path`` and return the entries that came before it.
 
-    An unreadable file is replaced by a new history that starts with this report; ``problem``
+    An unreadable file is replaced by a new history that starts with this report. ``problem``
     then describes what was wrong, for the caller to log once.
     """
     loaded = load_history(path)

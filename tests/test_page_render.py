@@ -249,7 +249,9 @@ def test_csp_hashes_inline_script(report: StatusReport) -> None:
     script = re.search(r"<script>(.*?)</script>", html, re.DOTALL)
     style = re.search(r"<style>(.*?)</style>", html, re.DOTALL)
 
-    assert policy is not None and script is not None and style is not None
+    assert policy is not None
+    assert script is not None
+    assert style is not None
     content = html_module.unescape(policy.group(1))
     directives = dict(part.strip().split(" ", 1) for part in content.split(";"))
     script_hash = base64.b64encode(hashlib.sha256(script.group(1).encode()).digest()).decode()

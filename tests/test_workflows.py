@@ -309,7 +309,7 @@ def published_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def workspace(tmp_path: Path, config_copy: Path) -> Path:
-    """A checkout as the runner sees it: the config at the top, nothing written yet."""
+    """A checkout as the runner gets it: the config at the top, nothing written yet."""
     folder = tmp_path / "workspace"
     folder.mkdir()
     shutil.copy(config_copy, folder / "downstream_repos.yaml")
@@ -387,7 +387,7 @@ def test_workflow_refresh_publishes_site(tmp_path: Path, workspace: Path) -> Non
     summary = step(workflow, "build", "Write the report to the job summary")
     site = workspace / "_site"
 
-    # The server answers only requests that carry the workflow's token.
+    # The server accepts only requests that carry the workflow's token.
     with GitHubReplayServer(SNAPSHOT_DIR, expected_token=TOKEN) as server:
         values, extra_env = _status_page_environment(tmp_path, server.url)
         refreshed = run_step(refresh, workspace, values, extra_env)

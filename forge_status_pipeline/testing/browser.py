@@ -1,4 +1,4 @@
-"""How the page tests and the page benchmark start Debian's Chromium headless."""
+"""Settings for starting Debian's Chromium headless, shared by the page tests and benchmark."""
 
 from __future__ import annotations
 
