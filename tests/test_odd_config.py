@@ -56,6 +56,12 @@ BROKEN_CONFIGS: list[tuple[str, bytes, int, str]] = [
         "character U+0000 is not allowed",
     ),
     (
+        "not-yaml-nul-after-accents",
+        ("# réglé à côté\nrepos:\n" + ENTRY.replace("chip-a", "chip\x00a")).encode(),
+        3,
+        "character U+0000 is not allowed",
+    ),
+    (
         "key-given-twice",
         (
             "repos:\n" + ENTRY.replace("    owner: mithro\n", "    owner: mithro\n    owner: x\n")
