@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,6 +158,41 @@ def _messages_for_headless_runs(
     return messages
 
 
+def iter_repo_runs(
+    client: GitHubClient,
+    config: ForgeConfig,
+    repos: Iterable[DownstreamRepo] | None = None,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> Iterator[RepoRuns]:
+    """Yield each repo's result as soon as it is read, with at most ``concurrency`` at once.
+
+    Results come in the order the repos finish, so a caller can handle one repo while the
+    others are still on the wire. Closing the iterator early cancels the repos not yet started.
+    """
+    selected = list(repos) if repos is not None else list(config.repos)
+    if not selected:
+        return
+    workers = max(1, min(concurrency, len(selected)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+        futures = [
+            pool.submit(
+                fetch_repo_runs,
+                client,
+                repo,
+                lookback=config.lookback_revisions,
+                max_pages=config.max_pages,
+            )
+            for repo in selected
+        ]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
 def fetch_all_runs(
     client: GitHubClient,
     config: ForgeConfig,
@@ -165,21 +200,15 @@ def fetch_all_runs(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
 ) -> list[RepoRuns]:
-    """Fetch the given repos (default: all configured) with at most ``concurrency`` at once."""
+    """Fetch the given repos (default: all configured) concurrently, in the order given."""
     selected = list(repos) if repos is not None else list(config.repos)
-    if not selected:
-        return []
-    workers = max(1, min(concurrency, len(selected)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-        results = list(
-            pool.map(
-                lambda repo: fetch_repo_runs(
-                    client, repo, lookback=config.lookback_revisions, max_pages=config.max_pages
-                ),
-                selected,
-            )
-        )
-    _log_summary(client, results)
+    position = {repo.full_name: index for index, repo in enumerate(selected)}
+    results = sorted(
+        iter_repo_runs(client, config, selected, concurrency=concurrency),
+        key=lambda result: position[result.repo.full_name],
+    )
+    if results:
+        _log_summary(client, results)
     return results
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from forge_status_pipeline.config import ForgeConfig
-from forge_status_pipeline.fetch import fetch_all_runs, fetch_repo_runs
+from forge_status_pipeline.fetch import fetch_all_runs, fetch_repo_runs, iter_repo_runs
 from forge_status_pipeline.github import GitHubClient, RepoUnavailableError
 from forge_status_pipeline.pipeline import refresh_report
 from forge_status_pipeline.testing.generate import generate_repos
@@ -611,6 +611,73 @@ def test_concurrency_bound_is_kept(tmp_path: Path, fake_time: FakeTime) -> None:
     assert all(result.available for result in results)
     assert len(intervals) == 12
     assert max_overlap(intervals) <= 3
+
+
+def test_repo_yielded_once_read(
+    github_server: GitHubReplayServer, config: ForgeConfig, tmp_path: Path, fake_time: FakeTime
+) -> None:
+    # The first repo's runs list is held back until the consumer has the other three, which it
+    # only gets if each result is yielded as soon as it is read.
+    held = f"/repos/{config.repos[0].full_name}/actions/runs"
+    release = threading.Event()
+    released_in_time: list[bool] = []
+
+    def hold(request: RecordedRequest) -> None:
+        if request.path == held:
+            released_in_time.append(release.wait(timeout=5))
+
+    github_server.on_request(hold)
+    client = make_client(github_server, tmp_path / "cache", fake_time)
+
+    order = []
+    for result in iter_repo_runs(client, config, concurrency=4):
+        order.append(result.repo.full_name)
+        if len(order) == 3:
+            release.set()
+
+    assert released_in_time == [True]
+    assert order[-1] == config.repos[0].full_name
+    assert sorted(order) == sorted(config.repo_names)
+
+
+def test_all_runs_in_config_order(
+    github_server: GitHubReplayServer, config: ForgeConfig, tmp_path: Path, fake_time: FakeTime
+) -> None:
+    held = f"/repos/{config.repos[0].full_name}/actions/runs"
+    others_answered = threading.Semaphore(0)
+
+    def hold(request: RecordedRequest) -> None:
+        if request.path == held:
+            for _ in range(len(config.repos) - 1):
+                others_answered.acquire(timeout=5)
+        elif request.path.endswith("/actions/runs"):
+            others_answered.release()
+
+    github_server.on_request(hold)
+    client = make_client(github_server, tmp_path / "cache", fake_time)
+
+    results = fetch_all_runs(client, config, concurrency=4)
+
+    assert [result.repo.full_name for result in results] == config.repo_names
+
+
+def test_closing_early_cancels_rest(tmp_path: Path, fake_time: FakeTime) -> None:
+    entries, runs, _repos = generate_repos(6, 2)
+    config = ForgeConfig.model_validate({"repos": entries})
+    with GitHubReplayServer(latency=0.2) as server:
+        for full_name, repo_runs in runs.items():
+            owner, name = full_name.split("/")
+            server.add_repo(owner, name, runs=repo_runs)
+        client = make_client(server, tmp_path / "cache", fake_time)
+
+        results = iter_repo_runs(client, config, concurrency=1)
+        first = next(results)
+        results.close()
+
+    runs_lists = [request for request in server.requests if request.path.endswith("/runs")]
+    assert first.repo.full_name == config.repos[0].full_name
+    # The repo after the first may already be on the wire when the iterator closes.
+    assert len(runs_lists) <= 2
 
 
 def max_overlap(intervals: list[tuple[float, float]]) -> int:

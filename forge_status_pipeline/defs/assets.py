@@ -16,7 +16,7 @@ from dagster import (
 from forge_status_pipeline.badges import render_repo_badges
 from forge_status_pipeline.config import DownstreamRepo, ForgeConfig
 from forge_status_pipeline.defs.resources import ForgeStatusPaths, GitHubResource
-from forge_status_pipeline.fetch import RepoRuns, fetch_all_runs
+from forge_status_pipeline.fetch import RepoRuns, iter_repo_runs
 from forge_status_pipeline.site import check_publishable, site_files, write_atomic
 from forge_status_pipeline.store import sanitized_name
 
@@ -101,15 +101,18 @@ def build_repo_runs_assets(config: ForgeConfig) -> AssetsDefinition:
             yield MaterializeResult(asset_key=CONFIG_KEY, metadata=_config_metadata(paths.config()))
         selected = [by_key[key] for key in by_key if key in context.selected_asset_keys]
         client = github.client()
-        results = fetch_all_runs(client, config, selected, concurrency=github.concurrency)
         store = paths.store()
-        for result in results:
-            key = keys[result.repo.full_name]
+        fetched = 0
+        # Each repo is stored and reported as soon as it is read, while the rest are in flight.
+        for result in iter_repo_runs(client, config, selected, concurrency=github.concurrency):
             store.save_repo_runs(result)
-            yield MaterializeResult(asset_key=key, metadata=_repo_metadata(result))
+            fetched += 1
+            yield MaterializeResult(
+                asset_key=keys[result.repo.full_name], metadata=_repo_metadata(result)
+            )
         context.log.info(
             "fetched %d repos with %d requests (%d returned 304, free of rate limit)",
-            len(results),
+            fetched,
             client.stats.sent,
             client.stats.not_modified,
         )
