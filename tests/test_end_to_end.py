@@ -51,11 +51,21 @@ def test_snapshot_has_twelve_generator_shas(config: ForgeConfig) -> None:
 def test_dagster_and_cli_agree_on_pairs(
     github_server: GitHubReplayServer, tmp_path: Path, config_copy: Path, config: ForgeConfig
 ) -> None:
-    env = pipeline_env(github_server, tmp_path, config_copy)
+    # The Dagster run uses CI's one-shot instance settings.
+    env = pipeline_environment(
+        github_server.url, config_copy, tmp_path, site_dir=tmp_path / "site", one_shot=True
+    )
     materialized = subprocess.run(
         materialize_command(), env=env, capture_output=True, text=True, timeout=240, check=False
     )
     assert materialized.returncode == 0, materialized.stderr[-3000:]
+    assert "ASSET_MATERIALIZATION" in materialized.stderr
+
+    # Events stayed in memory: no event log database and no captured step logs on disk.
+    dagster_home = Path(env["DAGSTER_HOME"])
+    assert not (dagster_home / "history" / "runs").exists()
+    assert not (dagster_home / "storage").exists()
+    assert (dagster_home / "history" / "runs.db").exists()
 
     site = tmp_path / "site"
     for name in ("index.html", "status.json", "status.md", "status.txt", "status.schema.json"):

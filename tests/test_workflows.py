@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from forge_status_pipeline.correlation import parse_source_reference
-from forge_status_pipeline.demo import SNAPSHOT_DIR, SNAPSHOT_NOW
+from forge_status_pipeline.demo import ONE_SHOT_INSTANCE, SNAPSHOT_DIR, SNAPSHOT_NOW
 from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.testing.github_server import GitHubReplayServer
 
@@ -309,10 +309,16 @@ def published_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def workspace(tmp_path: Path, config_copy: Path) -> Path:
-    """A checkout as the runner gets it: the config at the top, nothing written yet."""
+    """A checkout as the runner gets it: the config at the top, nothing written yet.
+
+    The package's code runs from this repository (``UV_PROJECT``); of its files, the steps read
+    only the one-shot Dagster instance settings by path.
+    """
     folder = tmp_path / "workspace"
     folder.mkdir()
     shutil.copy(config_copy, folder / "downstream_repos.yaml")
+    (folder / "forge_status_pipeline").mkdir()
+    shutil.copy(ONE_SHOT_INSTANCE, folder / "forge_status_pipeline" / ONE_SHOT_INSTANCE.name)
     return folder
 
 
@@ -393,6 +399,10 @@ def test_workflow_refresh_publishes_site(tmp_path: Path, workspace: Path) -> Non
         refreshed = run_step(refresh, workspace, values, extra_env)
         assert refreshed.returncode == 0, refreshed.stdout[-3000:] + refreshed.stderr[-3000:]
         assert all(request.status != 401 for request in server.requests)
+    # The one-shot instance settings kept the run's events out of the Dagster home.
+    dagster_home = tmp_path / "runner-temp" / "dagster"
+    assert (dagster_home / "dagster.yaml").read_text() == ONE_SHOT_INSTANCE.read_text()
+    assert not (dagster_home / "history" / "runs").exists()
     checked = run_step(guard, workspace, values, extra_env)
     summarized = run_step(summary, workspace, values, extra_env)
 

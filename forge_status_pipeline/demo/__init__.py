@@ -14,6 +14,8 @@ SNAPSHOT_NOW = "2025-12-16T02:10:00Z"
 
 
 DEMO_CONFIG = Path(__file__).parent / "downstream_repos.yaml"
+# Instance settings for a run whose Dagster home is deleted afterwards, as in CI.
+ONE_SHOT_INSTANCE = Path(__file__).parent.parent / "dagster_one_shot.yaml"
 # The demo keeps its Dagster home and caches apart from real runs in the same folder, so neither
 # reads the other's results. Only the site goes where a real run would put it.
 DEMO_STATE_DIR = Path(".forge-status-demo")
@@ -27,12 +29,14 @@ def pipeline_environment(
     site_dir: Path | None = None,
     now: str = SNAPSHOT_NOW,
     base: dict[str, str] | None = None,
+    one_shot: bool = False,
 ) -> dict[str, str]:
     """Prepare ``work_dir`` and return an environment that runs the pipeline against ``api_url``.
 
     The environment contains no GitHub token or webhook URL, keeps the caches and a Dagster home
     (telemetry off) in ``work_dir``, and fixes the clock at ``now``. The site goes to ``site_dir``,
-    or where ``base`` already puts it.
+    or where ``base`` already puts it. With ``one_shot``, the Dagster home gets CI's instance
+    settings (``ONE_SHOT_INSTANCE``), which keep the run's events in memory.
     """
     env = dict(os.environ if base is None else base)
     for name in ("GITHUB_TOKEN", "GH_TOKEN", "SLACK_WEBHOOK_URL", "DISCORD_WEBHOOK_URL"):
@@ -40,7 +44,9 @@ def pipeline_environment(
     dagster_home = work_dir / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     instance_file = dagster_home / "dagster.yaml"
-    if not instance_file.exists():
+    if one_shot:
+        instance_file.write_text(ONE_SHOT_INSTANCE.read_text(encoding="utf-8"), encoding="utf-8")
+    elif not instance_file.exists():
         instance_file.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
 
     env["GITHUB_API_URL"] = api_url
