@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
     Definitions,
+    ExecutorDefinition,
     ScheduleDefinition,
     define_asset_job,
     in_process_executor,
+    multiprocess_executor,
 )
 
-from forge_status_pipeline.config import load_config
+from forge_status_pipeline.config import InvalidSettingError, load_config
 from forge_status_pipeline.defs.assets import (
     build_repo_runs_assets,
     build_site_output_assets,
@@ -25,6 +29,24 @@ from forge_status_pipeline.defs.operations import (
 from forge_status_pipeline.defs.report_assets import build_report_assets
 from forge_status_pipeline.defs.resources import ForgeStatusPaths, github_resource_from_env
 from forge_status_pipeline.defs.sensors import status_change_notification_sensor
+
+EXECUTOR_ENV_VAR = "FORGE_STATUS_EXECUTOR"
+# In-process by default: a run of this pipeline is a chain of short steps, and each step in a
+# process of its own would first spend seconds importing Dagster and the project again.
+EXECUTORS: dict[str, ExecutorDefinition] = {
+    "in_process": in_process_executor,
+    "multiprocess": multiprocess_executor,
+}
+
+
+def executor_from_env() -> ExecutorDefinition:
+    """Return the executor named by ``$FORGE_STATUS_EXECUTOR`` (default ``in_process``)."""
+    name = os.environ.get(EXECUTOR_ENV_VAR) or "in_process"
+    if name not in EXECUTORS:
+        raise InvalidSettingError(
+            f"{EXECUTOR_ENV_VAR}={name!r} is invalid; use one of {', '.join(EXECUTORS)}"
+        )
+    return EXECUTORS[name]
 
 
 def build_definitions() -> Definitions:
@@ -59,7 +81,7 @@ def build_definitions() -> Definitions:
             "paths": ForgeStatusPaths(),
             "webhooks": webhooks_resource_from_env(),
         },
-        executor=in_process_executor,
+        executor=executor_from_env(),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
@@ -164,7 +164,7 @@ def iter_repo_runs(
     repos: Iterable[DownstreamRepo] | None = None,
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
-) -> Iterator[RepoRuns]:
+) -> Generator[RepoRuns, None, None]:
     """Yield each repo's result as soon as it is read, with at most ``concurrency`` at once.
 
     Results come in the order the repos finish, so a caller can handle one repo while the

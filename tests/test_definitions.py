@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetCheckKey, AssetKey, DefaultScheduleStatus, DefaultSensorStatus, Definitions
 
+from forge_status_pipeline.config import InvalidSettingError
 from forge_status_pipeline.definitions import build_definitions
 
 
@@ -78,3 +79,30 @@ def test_every_asset_has_description(defs: Definitions) -> None:
         assert node.description, f"{key.to_user_string()} has no description"
         assert node.group_name != "default", f"{key.to_user_string()} has no group"
         assert node.kinds, f"{key.to_user_string()} has no kinds"
+
+
+def test_executor_in_process_by_default(defs: Definitions) -> None:
+    job = defs.resolve_job_def("forge_status_job")
+
+    assert job.executor_def.name == "in_process"
+
+
+def test_executor_chosen_by_env(monkeypatch: pytest.MonkeyPatch, config_copy: Path) -> None:
+    monkeypatch.setenv("FORGE_STATUS_CONFIG", str(config_copy))
+    monkeypatch.setenv("FORGE_STATUS_EXECUTOR", "multiprocess")
+
+    job = build_definitions().resolve_job_def("forge_status_job")
+
+    assert job.executor_def.name == "multiprocess"
+
+
+def test_unknown_executor_rejected(monkeypatch: pytest.MonkeyPatch, config_copy: Path) -> None:
+    monkeypatch.setenv("FORGE_STATUS_CONFIG", str(config_copy))
+    monkeypatch.setenv("FORGE_STATUS_EXECUTOR", "celery")
+
+    with pytest.raises(InvalidSettingError) as error:
+        build_definitions()
+
+    assert str(error.value) == (
+        "FORGE_STATUS_EXECUTOR='celery' is invalid; use one of in_process, multiprocess"
+    )

@@ -91,6 +91,27 @@ def test_dagster_and_cli_agree_on_pairs(
     )
 
 
+def test_multiprocess_executor_runs_each_step(
+    github_server: GitHubReplayServer, tmp_path: Path, config_copy: Path, config: ForgeConfig
+) -> None:
+    env = pipeline_environment(
+        github_server.url, config_copy, tmp_path, site_dir=tmp_path / "site", one_shot=True
+    )
+    env["FORGE_STATUS_EXECUTOR"] = "multiprocess"
+    materialized = subprocess.run(
+        materialize_command(), env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert materialized.returncode == 0, materialized.stderr[-3000:]
+
+    # Dagster's log lines read "... - <pid> - <step> - STEP_START - ...".
+    starts = re.findall(r" - (\d+) - (\w+) - STEP_START - ", materialized.stderr)
+    step_pids = {step: pid for pid, step in starts}
+    assert len(step_pids) == 5
+    assert len(set(step_pids.values())) == 5
+    report = StatusReport.model_validate_json((tmp_path / "site" / "status.json").read_text())
+    assert report_pairs(report) == expected_pairs(config)
+
+
 def test_refresh_makes_one_request_per_page(
     github_server: GitHubReplayServer, tmp_path: Path, config_copy: Path
 ) -> None:
