@@ -1,9 +1,12 @@
 """Time `forge-status status` against `dagster asset materialize` of the whole pipeline.
 
-Both commands run side by side in one run, as subprocesses, against the loopback replay server:
+The commands run side by side in one run, as subprocesses, against the loopback replay server:
 the four-repo snapshot with no added latency, then 200 generated repos with 50 ms per request.
-Each command starts cold (fresh HTTP cache and Dagster home) and is repeated; the median wall
-time of each and their ratio are printed.
+Every command starts cold (empty HTTP cache, new Dagster home) and is repeated; the median wall
+time of each and its ratio to the plain command are printed. The Dagster run is timed with the
+Dagster home CI uses (``dagster_one_shot.yaml``: events in memory) and with Dagster's default
+SQLite home, and beside it the same definitions with every step's body doing nothing
+(``dagster_floor.py``): what Dagster alone costs for a run of the pipeline's shape.
 
     uv run python benchmarks/dagster_vs_cli.py [--repeat 3] [--repos 200] [--latency 0.05]
 """
@@ -27,6 +30,24 @@ from forge_status_pipeline.testing.github_server import GitHubReplayServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLAIN_COMMAND = [sys.executable, "-m", "forge_status_pipeline.cli", "status", "--format", "json"]
+FLOOR_COMMAND = [
+    sys.executable,
+    "-m",
+    "dagster",
+    "asset",
+    "materialize",
+    "-f",
+    str(REPO_ROOT / "benchmarks" / "dagster_floor.py"),
+    "--select",
+    "*",
+]
+# Each variant: its label, its command, and whether its Dagster home is CI's one-shot one.
+VARIANTS = [
+    ("forge-status status", PLAIN_COMMAND, False),
+    ("dagster, one-shot home (CI)", materialize_command(), True),
+    ("dagster, SQLite home", materialize_command(), False),
+    ("dagster alone, one-shot home", FLOOR_COMMAND, True),
+]
 
 
 def timed_run(command: list[str], env: dict[str, str]) -> float:
@@ -34,41 +55,32 @@ def timed_run(command: list[str], env: dict[str, str]) -> float:
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
-        raise SystemExit(f"{command[2:5]} failed:\n{result.stderr[-2000:]}")
+        raise SystemExit(f"{' '.join(command[2:])} failed:\n{result.stderr[-2000:]}")
     return elapsed
 
 
-def fresh_env(server: GitHubReplayServer, config_path: Path, work: Path) -> dict[str, str]:
-    return pipeline_environment(server.url, config_path, work, site_dir=work / "site")
-
-
 def measure(name: str, server: GitHubReplayServer, config_path: Path, repeat: int) -> None:
-    plain: list[float] = []
-    dagster: list[float] = []
-    requests_plain = requests_dagster = 0
+    times: dict[str, list[float]] = {label: [] for label, _command, _one_shot in VARIANTS}
+    requests: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as scratch:
+        # One run of each variant per round, so a slow moment of the machine hits all of them.
         for attempt in range(repeat):
-            server.reset_requests()
-            plain.append(
-                timed_run(
-                    PLAIN_COMMAND, fresh_env(server, config_path, Path(scratch, f"p{attempt}"))
+            for index, (label, command, one_shot) in enumerate(VARIANTS):
+                work = Path(scratch, f"{attempt}-{index}")
+                env = pipeline_environment(
+                    server.url, config_path, work, site_dir=work / "site", one_shot=one_shot
                 )
-            )
-            requests_plain = len(server.requests)
-            server.reset_requests()
-            dagster.append(
-                timed_run(
-                    materialize_command(),
-                    fresh_env(server, config_path, Path(scratch, f"d{attempt}")),
-                )
-            )
-            requests_dagster = len(server.requests)
-    plain_median = statistics.median(plain)
-    dagster_median = statistics.median(dagster)
-    print(
-        f"| {name} | {plain_median:.2f} s | {dagster_median:.2f} s | "
-        f"{dagster_median / plain_median:.1f}x | {requests_plain} / {requests_dagster} |"
-    )
+                server.reset_requests()
+                times[label].append(timed_run(command, env))
+                requests[label] = len(server.requests)
+
+    plain = statistics.median(times[VARIANTS[0][0]])
+    cells = [f"{plain:.2f} s"]
+    for label, _command, _one_shot in VARIANTS[1:]:
+        median = statistics.median(times[label])
+        cells.append(f"{median:.2f} s ({median / plain:.1f}x)")
+    counts = " / ".join(str(requests[label]) for label, _command, _one_shot in VARIANTS[:3])
+    print(f"| {name} | {' | '.join(cells)} | {counts} |")
 
 
 def main() -> None:
@@ -81,10 +93,9 @@ def main() -> None:
     options = parser.parse_args()
 
     print(f"median of {options.repeat} cold runs each, {os.cpu_count()} CPUs")
-    print(
-        "| case | forge-status status | dagster asset materialize | ratio | requests (plain / dagster) |"
-    )
-    print("|---|---|---|---|---|")
+    labels = [label for label, _command, _one_shot in VARIANTS]
+    print(f"| case | {' | '.join(labels)} | requests (plain / one-shot / SQLite) |")
+    print("|---" * (len(labels) + 2) + "|")
     with GitHubReplayServer(SNAPSHOT_DIR) as server:
         measure(
             "4 repos (snapshot), no added latency",
