@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,24 @@ def test_unknown_executor_rejected(monkeypatch: pytest.MonkeyPatch, config_copy:
     assert str(error.value) == (
         "FORGE_STATUS_EXECUTOR='celery' is invalid; use one of in_process, multiprocess"
     )
+
+
+def test_benchmark_floor_mirrors_pipeline(
+    monkeypatch: pytest.MonkeyPatch, config_copy: Path
+) -> None:
+    # benchmarks/dagster_floor.py must keep the pipeline's steps, asset keys and checks.
+    monkeypatch.setenv("FORGE_STATUS_CONFIG", str(config_copy))
+    path = Path(__file__).parent.parent / "benchmarks" / "dagster_floor.py"
+    spec = importlib.util.spec_from_file_location("dagster_floor", path)
+    assert spec is not None
+    assert spec.loader is not None
+    floor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(floor)
+    pipeline = build_definitions()
+
+    floor_graph = floor.defs.resolve_asset_graph()
+    pipeline_graph = pipeline.resolve_asset_graph()
+    assert floor_graph.get_all_asset_keys() == pipeline_graph.get_all_asset_keys()
+    assert floor_graph.asset_check_keys == pipeline_graph.asset_check_keys
+    floor_steps = {assets.node_def.name for assets in floor.defs.assets}
+    assert floor_steps == {assets.node_def.name for assets in pipeline.assets}
