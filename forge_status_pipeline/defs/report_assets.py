@@ -1,10 +1,11 @@
 """The correlated runs and the status report, computed in one step from each repo's latest runs."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetsDefinition,
     AssetSpec,
     MaterializeResult,
@@ -37,12 +38,17 @@ def load_or_missing(store: StateStore, repo: DownstreamRepo) -> RepoRuns:
     )
 
 
-def build_report_assets(config: ForgeConfig) -> AssetsDefinition:
-    """Two assets, one step: a Dagster step has a fixed cost, and the report needs both anyway."""
+def build_report_assets(
+    config: ForgeConfig, runs_keys: Sequence[AssetKey] | None = None
+) -> AssetsDefinition:
+    """Two assets, one step: a Dagster step has a fixed cost, and the report needs both anyway.
+
+    They read the runs that the assets ``runs_keys`` stored (default: each repo's runs asset).
+    """
     specs = [
         AssetSpec(
             key=CORRELATED_KEY,
-            deps=list(repo_asset_keys(config.repos).values()),
+            deps=list(runs_keys or repo_asset_keys(config.repos).values()),
             group_name="report",
             kinds={"python"},
             description=(
