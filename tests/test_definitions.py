@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dagster import AssetCheckKey, AssetKey, DefaultScheduleStatus, DefaultSensorStatus, Definitions
@@ -109,17 +110,22 @@ def test_unknown_executor_rejected(monkeypatch: pytest.MonkeyPatch, config_copy:
     )
 
 
+def load_benchmark(name: str) -> Any:
+    path = Path(__file__).parent.parent / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_benchmark_floor_mirrors_pipeline(
     monkeypatch: pytest.MonkeyPatch, config_copy: Path
 ) -> None:
     # benchmarks/dagster_floor.py must keep the pipeline's steps, asset keys and checks.
     monkeypatch.setenv("FORGE_STATUS_CONFIG", str(config_copy))
-    path = Path(__file__).parent.parent / "benchmarks" / "dagster_floor.py"
-    spec = importlib.util.spec_from_file_location("dagster_floor", path)
-    assert spec is not None
-    assert spec.loader is not None
-    floor = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(floor)
+    floor = load_benchmark("dagster_floor")
     pipeline = build_definitions()
 
     floor_graph = floor.defs.resolve_asset_graph()
@@ -128,3 +134,20 @@ def test_benchmark_floor_mirrors_pipeline(
     assert floor_graph.asset_check_keys == pipeline_graph.asset_check_keys
     floor_steps = {assets.node_def.name for assets in floor.defs.assets}
     assert floor_steps == {assets.node_def.name for assets in pipeline.assets}
+
+
+def test_benchmark_one_key_replaces_repo_assets(
+    monkeypatch: pytest.MonkeyPatch, config_copy: Path
+) -> None:
+    # benchmarks/dagster_one_key.py must keep every asset and check but the per-repo ones.
+    monkeypatch.setenv("FORGE_STATUS_CONFIG", str(config_copy))
+    one_key = load_benchmark("dagster_one_key")
+    pipeline_graph = build_definitions().resolve_asset_graph()
+
+    one_key_graph = one_key.defs.resolve_asset_graph()
+    all_keys = pipeline_graph.get_all_asset_keys()
+    repo_keys = {key for key in all_keys if key.path[0] == "downstream_runs"}
+    assert len(repo_keys) == 4
+    expected = (all_keys - repo_keys) | {AssetKey("downstream_runs")}
+    assert one_key_graph.get_all_asset_keys() == expected
+    assert one_key_graph.asset_check_keys == pipeline_graph.asset_check_keys
