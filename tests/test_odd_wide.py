@@ -27,6 +27,7 @@ from wcwidth import wcswidth
 
 from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.render import render_terminal
+from forge_status_pipeline.render.terminal import display_width
 from forge_status_pipeline.testing.github_server import GitHubReplayServer
 
 OWN_SGR = re.compile(r"\x1b\[(?:0|32|31;1|33|35)m")
@@ -166,3 +167,18 @@ def test_terminal_honours_no_color(tmp_path: Path) -> None:
     assert _widths(coloured) == {60}
     assert "\x1b" not in plain
     assert _widths(plain) == {60}
+
+
+@pytest.mark.parametrize(
+    ("text", "width"),
+    [
+        ("gf180mcu-ic-1x1 passing", 23),
+        ("", 0),
+        ("tab\there", 8),
+        ("日本語", 6),
+        ("e\u0301t\u00e9", 3),
+        ("👩‍🔬 ok", 5),
+    ],
+)
+def test_display_width_by_text(text: str, width: int) -> None:
+    assert display_width(text) == width

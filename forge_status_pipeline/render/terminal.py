@@ -25,6 +25,9 @@ def _grapheme_width(grapheme: str) -> int:
 
 def display_width(text: str) -> int:
     """Count the terminal columns ``text`` takes, one user-perceived character at a time."""
+    # Printable ASCII, most of any report, takes one column per character.
+    if text.isascii() and text.isprintable():
+        return len(text)
     return sum(_grapheme_width(grapheme) for grapheme in iter_graphemes(text))
 
 
