@@ -112,6 +112,26 @@ def test_multiprocess_executor_runs_each_step(
     assert report_pairs(report) == expected_pairs(config)
 
 
+def test_dagster_names_unreadable_repo(
+    github_server: GitHubReplayServer, tmp_path: Path, config_copy: Path
+) -> None:
+    github_server.inject(r"/repos/mithro/gf180mcu-ic-1x1-sram-u8b24k/", status=404, times=None)
+    env = pipeline_environment(
+        github_server.url, config_copy, tmp_path, site_dir=tmp_path / "site", one_shot=True
+    )
+    materialized = subprocess.run(
+        materialize_command(), env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+
+    assert materialized.returncode == 0, materialized.stderr[-3000:]
+    assert (
+        "1 of 4 repos could not be read: mithro/gf180mcu-ic-1x1-sram-u8b24k (not_found)"
+        in materialized.stderr
+    )
+    report = StatusReport.model_validate_json((tmp_path / "site" / "status.json").read_text())
+    assert [status.available for status in report.repos].count(True) == 3
+
+
 def test_refresh_makes_one_request_per_page(
     github_server: GitHubReplayServer, tmp_path: Path, config_copy: Path
 ) -> None:

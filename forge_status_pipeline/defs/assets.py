@@ -103,10 +103,13 @@ def build_repo_runs_assets(config: ForgeConfig) -> AssetsDefinition:
         client = github.client()
         store = paths.store()
         fetched = 0
+        unreadable: list[str] = []
         # Each repo is stored and reported as soon as it is read, while the rest are in flight.
         for result in iter_repo_runs(client, config, selected, concurrency=github.concurrency):
             store.save_repo_runs(result)
             fetched += 1
+            if result.error is not None:
+                unreadable.append(f"{result.repo.full_name} ({result.error.reason})")
             yield MaterializeResult(
                 asset_key=keys[result.repo.full_name], metadata=_repo_metadata(result)
             )
@@ -116,6 +119,13 @@ def build_repo_runs_assets(config: ForgeConfig) -> AssetsDefinition:
             client.stats.sent,
             client.stats.not_modified,
         )
+        if unreadable:
+            context.log.warning(
+                "%d of %d repos could not be read: %s",
+                len(unreadable),
+                fetched,
+                ", ".join(sorted(unreadable)),
+            )
 
     return downstream_runs
 
