@@ -95,6 +95,12 @@ def fetch_repo_runs(
         detail = client.redact(f"unexpected response from GitHub: {error!r}")
         log.warning("could not read %s: %s", repo.full_name, detail)
         return _unavailable(repo, RepoUnavailableError("error", detail))
+    except Exception as error:
+        # Anything else (a RecursionError from absurdly nested JSON, say) still costs only this
+        # repo, never the repos fetched beside it.
+        detail = client.redact(f"failed while reading: {error!r}")
+        log.warning("could not read %s: %s", repo.full_name, detail)
+        return _unavailable(repo, RepoUnavailableError("error", detail))
 
     runs, skipped = _convert_runs(client, repo, listing.runs, messages)
     warnings = listing.warnings + skipped

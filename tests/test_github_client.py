@@ -559,6 +559,22 @@ def test_deleted_repo_is_not_found(
     assert len(requests_to(github_server, "1x1-sram")) == 1
 
 
+def test_unexpected_error_costs_one_repo(
+    github_server: GitHubReplayServer, config: ForgeConfig, tmp_path: Path, fake_time: FakeTime
+) -> None:
+    # JSON nested deeper than Python's recursion limit makes the parser raise RecursionError,
+    # which no handler for GitHub's responses expects.
+    github_server.inject(RUNS_1X1, status=200, body="[" * 200_000, times=None)
+    client = make_client(github_server, tmp_path / "cache", fake_time)
+
+    results = fetch_all_runs(client, config, concurrency=1)
+
+    assert [result.available for result in results] == [True, True, True, False]
+    assert results[3].error is not None
+    assert results[3].error.reason == "error"
+    assert results[3].error.detail.startswith("failed while reading: RecursionError(")
+
+
 # Concurrency
 
 
