@@ -116,3 +116,16 @@ def test_config_rejects_empty_workflow_list() -> None:
         parse("repos:\n" + VALID_ENTRY + "    workflows: []\n")
 
     assert "field 'workflows'" in str(caught.value)
+
+
+def test_config_merge_key_overrides_anchor() -> None:
+    # A second repo that copies the first with `<<` and overrides some fields is not a key
+    # given twice.
+    text = "repos:\n" + VALID_ENTRY.replace("  - name: chip-a\n", "  - &first\n    name: chip-a\n")
+    text += "  - <<: *first\n    name: chip-b\n    sram: u8b24k\n"
+
+    config = parse_config(text, Path("repos.yaml"))
+
+    assert [repo.name for repo in config.repos] == ["chip-a", "chip-b"]
+    assert [repo.sram for repo in config.repos] == ["u8b3k", "u8b24k"]
+    assert config.repos[1].deploy_key_secret == "KEY_A"
