@@ -129,7 +129,7 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     line = node.start_mark.line + 1 if node is not None else None
     for key in loc:
         if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if k.value == key]
+            match = [(k, v) for k, v in node.value if k.value == str(key)]
             if not match:
                 return line
             key_node, node = match[0]
@@ -148,7 +148,8 @@ def _describe_loc(loc: tuple[int | str, ...], data: Any) -> str:
     """Name a field for people: ``repos[2] (gf180mcu-ic-1x1) field 'owner'``."""
     parts: list[str] = []
     for index, key in enumerate(loc):
-        if isinstance(key, int):
+        # An int is a list index, unless YAML read a mapping key such as `1:` as a number.
+        if isinstance(key, int) and parts and isinstance(_get(data, loc[:index]), list):
             parts[-1] += f"[{key}]"
             entry = _get(data, loc[: index + 1])
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):

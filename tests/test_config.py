@@ -79,6 +79,9 @@ def test_config_missing_file_names_env_var(tmp_path: Path) -> None:
             "field 'sram' must be a string, got 123",
         ),
         ("repos:\n  - name: [unclosed\n", 3, "not valid YAML"),
+        # YAML reads a key such as 7 as a number, which is not a list index.
+        ("repos:\n" + VALID_ENTRY + "    7: x\n", 8, "repos[0] (chip-a) field '7' Keys should be"),
+        ("1: x\nrepos:\n" + VALID_ENTRY, 1, "field '1' Keys should be strings"),
         ("just a sentence\n", 1, "expected a mapping with a 'repos' list"),
     ],
 )
