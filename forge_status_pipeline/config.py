@@ -110,7 +110,9 @@ class ForgeConfig(BaseModel):
     generator: GeneratorRepo | None = None
     lookback_revisions: Annotated[int, Field(ge=1, le=500, strict=True)] = 10
     max_pages: Annotated[int, Field(ge=1, le=100, strict=True)] = 10
-    stale_after_hours: Annotated[float, Field(gt=0)] = 72.0
+    # At most a year (8,784 hours): infinity or 1e300 hours would overflow the date arithmetic
+    # that finds stale repos.
+    stale_after_hours: Annotated[float, Field(gt=0, le=24 * 366, allow_inf_nan=False)] = 72.0
     site_url: StrictStr | None = None
     repos: Annotated[list[DownstreamRepo], Field(min_length=1)]
 

@@ -82,6 +82,16 @@ def test_config_missing_file_names_env_var(tmp_path: Path) -> None:
         # YAML reads a key such as 7 as a number, which is not a list index.
         ("repos:\n" + VALID_ENTRY + "    7: x\n", 8, "repos[0] (chip-a) field '7' Keys should be"),
         ("1: x\nrepos:\n" + VALID_ENTRY, 1, "field '1' Keys should be strings"),
+        (
+            "stale_after_hours: .inf\nrepos:\n" + VALID_ENTRY,
+            1,
+            "field 'stale_after_hours' Input should be a finite number",
+        ),
+        (
+            "stale_after_hours: 1e300\nrepos:\n" + VALID_ENTRY,
+            1,
+            "field 'stale_after_hours' Input should be less than or equal to 8784",
+        ),
         ("just a sentence\n", 1, "expected a mapping with a 'repos' list"),
     ],
 )
