@@ -47,11 +47,13 @@ config = load_config()
 def downstream_runs(
     context: AssetExecutionContext, github: GitHubResource, paths: ForgeStatusPaths
 ) -> Iterator[MaterializeResult]:  # type: ignore[type-arg]
-    yield MaterializeResult(asset_key=CONFIG_KEY)
-    store = paths.store()
-    for result in iter_repo_runs(github.client(), config, concurrency=github.concurrency):
-        store.save_repo_runs(result)
-    yield MaterializeResult(asset_key=ALL_RUNS_KEY)
+    if CONFIG_KEY in context.selected_asset_keys:
+        yield MaterializeResult(asset_key=CONFIG_KEY)
+    if ALL_RUNS_KEY in context.selected_asset_keys:
+        store = paths.store()
+        for result in iter_repo_runs(github.client(), config, concurrency=github.concurrency):
+            store.save_repo_runs(result)
+        yield MaterializeResult(asset_key=ALL_RUNS_KEY)
 
 
 defs = Definitions(
