@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -14,6 +15,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests_cache import CachedSession
 
 from forge_status_pipeline.config import InvalidSettingError
 from forge_status_pipeline.github_session import (
@@ -248,9 +250,28 @@ class GitHubClient:
         headers: dict[str, str] = {}
         if self._token and _origin(url) == self._origin:
             headers["Authorization"] = f"Bearer {self._token}"
-        return self._session().get(
-            url, params=params, headers=headers, timeout=self.timeout, allow_redirects=False
-        )
+        session = self._session()
+        options: dict[str, Any] = {
+            "params": params,
+            "headers": headers,
+            "timeout": self.timeout,
+            "allow_redirects": False,
+        }
+        try:
+            return session.get(url, **options)
+        except requests.RequestException:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            if not isinstance(session, CachedSession):
+                raise
+            # A cache file cut short, not UTF-8, or replaced by a folder is a local fault: the
+            # request goes to GitHub, and the entry is replaced where it can be removed.
+            log.warning("cached response for %s could not be read: %r; asking GitHub", url, error)
+            if _forget_cached(session, url, params):
+                return session.get(url, **options)
+            # Each thread has a session of its own, so turning its cache off affects no other.
+            with session.cache_disabled():
+                return session.get(url, **options)
 
     def _wait_for_gate(self) -> None:
         reason = self._gate.blocked()
@@ -392,6 +413,14 @@ class GitHubClient:
             raise
         data: dict[str, Any] = response.json()
         return data
+
+
+def _forget_cached(session: CachedSession, url: str, params: dict[str, Any] | None) -> bool:
+    """Remove the cached response to a GET of ``url``; return whether none is left."""
+    key = session.cache.create_key(requests.Request("GET", url, params=params).prepare())
+    with contextlib.suppress(KeyError):
+        del session.cache.responses[key]
+    return key not in session.cache.responses
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -575,6 +575,32 @@ def test_unexpected_error_costs_one_repo(
     assert results[3].error.detail.startswith("failed while reading: RecursionError(")
 
 
+def test_unreadable_cache_files_refetched(
+    github_server: GitHubReplayServer,
+    config: ForgeConfig,
+    tmp_path: Path,
+    fake_time: FakeTime,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cache = tmp_path / "cache"
+    fetch_all_runs(make_client(github_server, cache, fake_time), config)
+    files = sorted(path for path in (cache / "http").iterdir() if path.is_file())
+    files[0].write_bytes(b"\x00\xffnot json")
+    files[1].unlink()
+    files[1].mkdir()
+    github_server.reset_requests()
+
+    results = fetch_all_runs(make_client(github_server, cache, fake_time), config)
+    again = fetch_all_runs(make_client(github_server, cache, fake_time), config)
+
+    assert [result.available for result in results] == [True, True, True, True]
+    assert [result.available for result in again] == [True, True, True, True]
+    assert [len(result.runs) for result in again] == [len(result.runs) for result in results]
+    unreadable = [r for r in caplog.records if r.message.startswith("cached response for")]
+    # The file with bad bytes is replaced on the first pass; the folder stays in the way.
+    assert len(unreadable) == 3
+
+
 # Concurrency
 
 
