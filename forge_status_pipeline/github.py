@@ -264,8 +264,8 @@ class GitHubClient:
         except (OSError, ValueError, KeyError, TypeError) as error:
             if not isinstance(session, CachedSession):
                 raise
-            # A cache file cut short, not UTF-8, or replaced by a folder is a local fault: the
-            # request goes to GitHub, and the entry is replaced where it can be removed.
+            # A cache file that is not UTF-8, or a folder in its place, is a local fault, so the
+            # request goes to GitHub. (requests-cache itself skips a file that is cut short.)
             log.warning("cached response for %s could not be read: %r; asking GitHub", url, error)
             if _forget_cached(session, url, params):
                 return session.get(url, **options)
