@@ -126,12 +126,29 @@ def default_config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_NAME)
 
 
+def _is_key(node: yaml.Node, key: int | str) -> bool:
+    """Tell whether a mapping's key node is ``key`` as pydantic names it.
+
+    pydantic names a key that YAML read as something other than a string, such as ``7`` or
+    ``~``, by its Python value: ``7`` or ``'None'``.
+    """
+    if not isinstance(node, yaml.ScalarNode):
+        return False
+    if node.value == key:
+        return True
+    try:
+        value = yaml.constructor.SafeConstructor().construct_object(node)
+    except yaml.YAMLError:
+        return False
+    return str(value) == str(key)
+
+
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     """Find the 1-based line of the YAML node at ``loc``, or of its nearest existing parent."""
     line = node.start_mark.line + 1 if node is not None else None
     for key in loc:
         if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if k.value == str(key)]
+            match = [(k, v) for k, v in node.value if _is_key(k, key)]
             if not match:
                 return line
             key_node, node = match[0]

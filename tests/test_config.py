@@ -82,6 +82,7 @@ def test_config_missing_file_names_env_var(tmp_path: Path) -> None:
         # YAML reads a key such as 7 as a number, which is not a list index.
         ("repos:\n" + VALID_ENTRY + "    7: x\n", 8, "repos[0] (chip-a) field '7' Keys should be"),
         ("1: x\nrepos:\n" + VALID_ENTRY, 1, "field '1' Keys should be strings"),
+        ("repos:\n" + VALID_ENTRY + "~: x\n", 8, "field 'None' Keys should be strings"),
         (
             "stale_after_hours: .inf\nrepos:\n" + VALID_ENTRY,
             1,
