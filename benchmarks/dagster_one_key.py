@@ -1,7 +1,7 @@
 """The pipeline with one asset for every repo's runs instead of one asset per repo.
 
-It does the same work as the pipeline (every repo fetched concurrently, the report, the site,
-the history and the checks), but a run stores events for one runs asset, not one per repo, and
+It does the same work as the pipeline: every repo fetched concurrently, the report, the site,
+the history and the checks. A run stores events for one runs asset instead of one per repo, and
 no single repo can be rerun on its own. ``dagster_vs_cli.py`` times it beside the real run to
 show what the per-repo assets cost.
 

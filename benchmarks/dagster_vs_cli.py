@@ -111,7 +111,8 @@ def main() -> None:
     labels = [label for label, _command, _one_shot in VARIANTS]
     print(f"| case | {' | '.join(labels)} | requests, first {WORKING_VARIANTS} columns |")
     print("|---" * (len(labels) + 2) + "|")
-    # Every variant runs cold several times, which would spend GitHub's hourly budget of 5,000.
+    # Every variant runs cold several times, which would spend the server's default hourly
+    # budget of 5,000 (GitHub's for a token).
     with GitHubReplayServer(SNAPSHOT_DIR, rate_limit=UNLIMITED) as server:
         measure(
             "4 repos (snapshot), no added latency",

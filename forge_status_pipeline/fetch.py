@@ -96,8 +96,8 @@ def fetch_repo_runs(
         log.warning("could not read %s: %s", repo.full_name, detail)
         return _unavailable(repo, RepoUnavailableError("error", detail))
     except Exception as error:
-        # Anything else (a RecursionError from absurdly nested JSON, say) still costs only this
-        # repo, never the repos fetched beside it.
+        # Anything else, such as a RecursionError from JSON nested deeper than Python's limit,
+        # still costs only this repo, never the repos fetched beside it.
         detail = client.redact(f"failed while reading: {error!r}")
         log.warning("could not read %s: %s", repo.full_name, detail)
         return _unavailable(repo, RepoUnavailableError("error", detail))
