@@ -660,12 +660,12 @@ def test_repo_yielded_once_read(
 ) -> None:
     # The first repo's runs list is held back until the consumer has the other three, which it
     # only gets if each result is yielded as soon as it is read.
-    held = f"/repos/{config.repos[0].full_name}/actions/runs"
+    held_path = f"/repos/{config.repos[0].full_name}/actions/runs"
     release = threading.Event()
     released_in_time: list[bool] = []
 
     def hold(request: RecordedRequest) -> None:
-        if request.path == held:
+        if request.path == held_path:
             released_in_time.append(release.wait(timeout=5))
 
     github_server.on_request(hold)
@@ -685,11 +685,11 @@ def test_repo_yielded_once_read(
 def test_all_runs_in_config_order(
     github_server: GitHubReplayServer, config: ForgeConfig, tmp_path: Path, fake_time: FakeTime
 ) -> None:
-    held = f"/repos/{config.repos[0].full_name}/actions/runs"
+    held_path = f"/repos/{config.repos[0].full_name}/actions/runs"
     others_answered = threading.Semaphore(0)
 
     def hold(request: RecordedRequest) -> None:
-        if request.path == held:
+        if request.path == held_path:
             for _ in range(len(config.repos) - 1):
                 others_answered.acquire(timeout=5)
         elif request.path.endswith("/actions/runs"):
