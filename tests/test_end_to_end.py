@@ -14,7 +14,7 @@ from snapshot_data import raw_runs
 
 from forge_status_pipeline.cli import main
 from forge_status_pipeline.config import ForgeConfig
-from forge_status_pipeline.demo import materialize_command, pipeline_environment
+from forge_status_pipeline.demo import pipeline_environment, run_materialize
 from forge_status_pipeline.models import StatusReport
 from forge_status_pipeline.testing.github_server import GitHubReplayServer
 
@@ -43,6 +43,13 @@ def pipeline_env(server: GitHubReplayServer, tmp_path: Path, config_path: Path) 
     return pipeline_environment(server.url, config_path, tmp_path, site_dir=tmp_path / "site")
 
 
+def one_shot_env(server: GitHubReplayServer, tmp_path: Path, config_path: Path) -> dict[str, str]:
+    """Return the environment of a Dagster run with CI's one-shot instance settings."""
+    return pipeline_environment(
+        server.url, config_path, tmp_path, site_dir=tmp_path / "site", one_shot=True
+    )
+
+
 def test_snapshot_has_twelve_generator_shas(config: ForgeConfig) -> None:
     # The snapshot's README lists 12 upstream revisions; this guards the helper above.
     assert len(expected_pairs(config)) == 12
@@ -51,13 +58,8 @@ def test_snapshot_has_twelve_generator_shas(config: ForgeConfig) -> None:
 def test_dagster_and_cli_agree_on_pairs(
     github_server: GitHubReplayServer, tmp_path: Path, config_copy: Path, config: ForgeConfig
 ) -> None:
-    # The Dagster run uses CI's one-shot instance settings.
-    env = pipeline_environment(
-        github_server.url, config_copy, tmp_path, site_dir=tmp_path / "site", one_shot=True
-    )
-    materialized = subprocess.run(
-        materialize_command(), env=env, capture_output=True, text=True, timeout=240, check=False
-    )
+    env = one_shot_env(github_server, tmp_path, config_copy)
+    materialized = run_materialize(env)
     assert materialized.returncode == 0, materialized.stderr[-3000:]
     assert "ASSET_MATERIALIZATION" in materialized.stderr
 
@@ -94,13 +96,9 @@ def test_dagster_and_cli_agree_on_pairs(
 def test_multiprocess_executor_runs_each_step(
     github_server: GitHubReplayServer, tmp_path: Path, config_copy: Path, config: ForgeConfig
 ) -> None:
-    env = pipeline_environment(
-        github_server.url, config_copy, tmp_path, site_dir=tmp_path / "site", one_shot=True
-    )
+    env = one_shot_env(github_server, tmp_path, config_copy)
     env["FORGE_STATUS_EXECUTOR"] = "multiprocess"
-    materialized = subprocess.run(
-        materialize_command(), env=env, capture_output=True, text=True, timeout=240, check=False
-    )
+    materialized = run_materialize(env)
     assert materialized.returncode == 0, materialized.stderr[-3000:]
 
     # Dagster's log lines read "... - <pid> - <step> - STEP_START - ...".
@@ -116,12 +114,8 @@ def test_dagster_names_unreadable_repo(
     github_server: GitHubReplayServer, tmp_path: Path, config_copy: Path
 ) -> None:
     github_server.inject(r"/repos/mithro/gf180mcu-ic-1x1-sram-u8b24k/", status=404, times=None)
-    env = pipeline_environment(
-        github_server.url, config_copy, tmp_path, site_dir=tmp_path / "site", one_shot=True
-    )
-    materialized = subprocess.run(
-        materialize_command(), env=env, capture_output=True, text=True, timeout=240, check=False
-    )
+    env = one_shot_env(github_server, tmp_path, config_copy)
+    materialized = run_materialize(env)
 
     assert materialized.returncode == 0, materialized.stderr[-3000:]
     assert (
