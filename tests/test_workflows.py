@@ -311,8 +311,8 @@ def published_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 def workspace(tmp_path: Path, config_copy: Path) -> Path:
     """A checkout as the runner gets it: the config at the top, nothing written yet.
 
-    The package's code runs from this repository (``UV_PROJECT``); of its files, the steps read
-    only the one-shot Dagster instance settings by path.
+    The package's code runs from this repository (``UV_PROJECT``). Of the package's files, the
+    steps read only the one-shot Dagster instance settings by path, so only that one is copied.
     """
     folder = tmp_path / "workspace"
     folder.mkdir()
